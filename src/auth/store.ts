@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { Database, SessionTokenRow } from '../infra/db/schema.ts';
+
+export function createSessionTokenStore(db: Kysely<Database>) {
+  return {
+    insert: (row: SessionTokenRow) => db.insertInto('session_tokens').values(row).execute(),
+    /** A token with its parent key and organization: one indexed join, like the key lookup. */
+    findByHash: (hash: string) =>
+      db
+        .selectFrom('session_tokens as t')
+        .innerJoin('api_keys as k', 'k.id', 't.key_id')
+        .innerJoin('organizations as o', 'o.id', 't.org_id')
+        .select([
+          't.hash',
+          't.id',
+          't.org_id',
+          't.key_id',
+          't.scopes',
+          't.expires_at',
+          'k.revoked_at as key_revoked_at',
+          'k.is_demo',
+          'o.plan',
+          'o.rate_limit_rpm',
+          'o.rate_limit_burst',
+        ])
+        .where('t.hash', '=', hash)
+        .executeTakeFirst(),
+    deleteExpired: (before: number) =>
+      db.deleteFrom('session_tokens').where('expires_at', '<', before).execute(),
+  };
+}
+export type SessionTokenStore = ReturnType<typeof createSessionTokenStore>;

@@ -1,0 +1,168 @@
+/**
+ * buildApp(resources) assembles the Fastify app: infrastructure plugins first (request ids, errors,
+ * gateway, idempotency, OpenAPI), then each resource's routes as its own plugin. It never listens:
+ * src/main.ts does, and tests drive the same app through inject() or a real TLS socket.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import ajvFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ApiError, ErrorTypes } from '../errors.ts';
+import type { Resources } from '../resources.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { installGateway } from './gateway.ts';
+import { installIdempotency } from './idempotency/hook.ts';
+import { registerRoutes } from './routes.ts';
+import { ErrorEnvelope } from './schemas.ts';
+import './route-config.ts';
+
+const BODY_LIMIT = 1024 * 1024;
+const EXPOSED_HEADERS = [
+  'Request-Id',
+  'RateLimit',
+  'RateLimit-Policy',
+  'X-RateLimit-Limit',
+  'X-RateLimit-Remaining',
+  'X-RateLimit-Reset',
+  'Retry-After',
+  'Idempotent-Replayed',
+  'Deprecation',
+  'Sunset',
+].join(', ');
+
+export interface BuildAppOptions {
+  /** pino options or a logger instance; false in most tests */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  https?: { key: string; cert: string } | null;
+  trustProxy?: readonly string[];
+}
+
+// ajv-formats is CommonJS: its plugin function is the module's `default` export property.
+const addFormats = ajvFormats.default;
+
+/**
+ * Body validation never coerces types (a mistyped field is a 400); query strings do. Installed as a
+ * compilers factory, not setValidatorCompiler: Fastify rebuilds the validator of every plugin that
+ * adds shared schemas from the factory, and would otherwise fall back to its own Ajv there.
+ */
+function buildValidator(externalSchemas: unknown) {
+  const make = (coerceTypes: boolean | 'array') => {
+    const ajv = new Ajv({
+      coerceTypes,
+      removeAdditional: false,
+      useDefaults: true,
+      allErrors: false,
+      strict: false,
+    });
+    addFormats(ajv);
+    for (const schema of Object.values((externalSchemas ?? {}) as Record<string, object>))
+      ajv.addSchema(schema);
+    return ajv;
+  };
+  const body = make(false);
+  const query = make('array');
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : query).compile(schema);
+}
+
+export async function buildApp(
+  resources: Resources,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
+  const { ids } = resources;
+  const logger = options.logger ?? false;
+  const isInstance = typeof logger === 'object' && logger !== null && 'child' in logger;
+  const app = Fastify({
+    ...(isInstance
+      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: logger as FastifyServerOptions['logger'] }),
+    ...(options.https ? { https: { ...options.https, allowHTTP1: true } } : {}),
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => ids('req'),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+  }) as unknown as FastifyInstance;
+
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(ErrorEnvelope);
+
+  const trusted = new Set(options.trustProxy ?? []);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('request-id', request.id);
+    reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    const socket = request.raw.socket as { encrypted?: boolean; remoteAddress?: string };
+    if (
+      socket.encrypted ||
+      (trusted.has(socket.remoteAddress ?? '') && request.headers['x-forwarded-proto'] === 'https')
+    ) {
+      reply.header('strict-transport-security', 'max-age=63072000; includeSubDomains');
+    }
+  });
+
+  installErrorHandler(app, () => resources.counters.internalErrors++);
+  installGateway(app, {
+    auth: resources.services.auth,
+    limiter: resources.limiter,
+    clock: resources.clock,
+    onRateLimited: () => resources.counters.rateLimited++,
+  });
+  installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'AIRMY API',
+        version: '2.0.0',
+        description: 'Define agents, deploy versions, invoke runs, chain pipelines and monitor them.',
+        license: { name: 'Proprietary', identifier: 'LicenseRef-AIRMY' },
+      },
+      servers: [{ url: 'https://127.0.0.1:8443', description: 'Local (embedded) server' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key or session token' },
+        },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  // Routes are remembered so an unknown method on a known path can answer 405 with Allow.
+  const patterns: { method: string; regex: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`);
+    for (const method of methods) patterns.push({ method, regex });
+  });
+
+  await registerRoutes(app, resources);
+
+  app.setNotFoundHandler(async (request) => {
+    const path = request.url.split('?')[0];
+    const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+    if (allowed.length > 0) {
+      throw new ApiError(
+        405,
+        ErrorTypes.invalid_request,
+        'method_not_allowed',
+        `${request.method} is not allowed on ${path}`,
+        {
+          headers: { allow: allowed.join(', ') },
+        },
+      );
+    }
+    throw new ApiError(
+      404,
+      ErrorTypes.not_found,
+      'route_not_found',
+      `Unrecognized request URL (${request.method}: ${path})`,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * The one place where errors become HTTP. Services throw ApiError (src/errors.ts); Fastify's own
+ * errors (validation, body parsing, size, media type) are translated here too, so every error a
+ * client ever sees has the same envelope and carries the request id. A 5xx is logged with its
+ * request id and counted, and its body says nothing about internals.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+function jsonPointerToParam(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function fromValidation(issues: ValidationIssue[], context: string | undefined): ApiError {
+  const issue = issues[0];
+  const base = jsonPointerToParam(issue.instancePath);
+  const join = (child: string) => (base ? `${base}.${child}` : child);
+  const where =
+    context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : 'field';
+  switch (issue.keyword) {
+    case 'additionalProperties': {
+      const name = join(String(issue.params.additionalProperty));
+      return badRequest('parameter_unknown', `Unknown ${where}: ${name}`, name);
+    }
+    case 'required': {
+      const name = join(String(issue.params.missingProperty));
+      return badRequest('parameter_missing', `Missing required ${where}: ${name}`, name);
+    }
+    default: {
+      const name = base || (context === 'body' ? 'body' : context);
+      return badRequest(
+        'parameter_invalid',
+        `Invalid ${where} ${name}: ${issue.message ?? 'invalid value'}`,
+        name,
+      );
+    }
+  }
+}
+
+/** Fastify's own errors that are the client's fault, mapped to our codes. */
+function fromFastify(error: FastifyError): ApiError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(
+        415,
+        ErrorTypes.invalid_request,
+        'unsupported_media_type',
+        'Content-Type must be application/json',
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(
+        413,
+        ErrorTypes.invalid_request,
+        'body_too_large',
+        'Request body exceeds the 1 MiB limit',
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return badRequest('invalid_json', 'Body is empty but Content-Type is application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return badRequest('invalid_json', 'Body is not valid JSON');
+  }
+  if (error instanceof SyntaxError) return badRequest('invalid_json', 'Body is not valid JSON');
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return new ApiError(status, ErrorTypes.invalid_request, 'invalid_request', error.message);
+  }
+  return null;
+}
+
+export function toApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  const e = error as FastifyError;
+  if (Array.isArray(e?.validation))
+    return fromValidation(e.validation as ValidationIssue[], e.validationContext);
+  return typeof e === 'object' && e !== null ? fromFastify(e) : null;
+}
+
+export function errorBody(err: ApiError, requestId: string) {
+  return {
+    error: {
+      type: err.type,
+      code: err.code,
+      message: err.message,
+      ...(err.param !== undefined ? { param: err.param } : {}),
+      request_id: requestId,
+    },
+  };
+}
+
+export function installErrorHandler(
+  app: FastifyInstance,
+  onInternalError: (request: FastifyRequest) => void,
+) {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      request.log.warn({ code: apiError.code, status: apiError.status }, apiError.message);
+      for (const [name, value] of Object.entries(apiError.headers)) reply.header(name, value);
+      return reply.code(apiError.status).send(errorBody(apiError, request.id));
+    }
+    request.log.error({ err: error }, 'internal error');
+    onInternalError(request);
+    const internal = new ApiError(
+      500,
+      ErrorTypes.api,
+      'internal_error',
+      'Something went wrong on our end. It has been reported.',
+    );
+    return reply.code(500).send(errorBody(internal, request.id));
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The gateway tier's per-request hooks, in the order a request meets them:
+ *   1. authentication (Bearer API key or session token) → request.principal
+ *   2. rate limiting per API key (session tokens share their key's bucket), headers on every answer
+ *   3. scope and token checks for the route
+ * They run in onRequest, before the body is parsed or validated, so 401 and 429 cost no parsing and
+ * are never stored by idempotency.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AuthService } from '../auth/service.ts';
+import type { Clock } from '../clock.ts';
+import { forbidden, rateLimited } from '../errors.ts';
+import type { Limiter } from '../infra/limiter/limiter.ts';
+
+export interface GatewayDeps {
+  auth: AuthService;
+  limiter: Limiter;
+  clock: Clock;
+  onRateLimited?: (keyId: string) => void;
+  onAuthFailure?: (info: { code: string; ip: string; status: number }) => void;
+}
+
+export function installGateway(app: FastifyInstance, { auth, limiter, clock, onRateLimited }: GatewayDeps) {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (request.is404 || config.public) return;
+    const principal = await auth.authenticate(request.headers.authorization);
+    request.principal = principal;
+
+    const decision = await limiter.take(`key:${principal.keyId}`, principal.limits, clock.now());
+    reply.header('ratelimit-policy', `"minute";q=${decision.limit};w=60`);
+    reply.header('ratelimit', `"minute";r=${decision.remaining};t=${decision.resetSeconds}`);
+    reply.header('x-ratelimit-limit', decision.limit);
+    reply.header('x-ratelimit-remaining', decision.remaining);
+    reply.header('x-ratelimit-reset', decision.resetSeconds);
+    if (!decision.allowed) {
+      onRateLimited?.(principal.keyId);
+      throw rateLimited(decision.retryAfterSeconds);
+    }
+
+    if (config.tokens === false && principal.kind === 'session_token') {
+      throw forbidden('insufficient_permissions', 'Session tokens cannot call this endpoint; use an API key');
+    }
+    if (config.scope !== undefined && !principal.scopes.has(config.scope)) {
+      throw forbidden('insufficient_permissions', `This key lacks the '${config.scope}' scope`);
+    }
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Idempotent POST/PATCH (Stripe's semantics, IETF draft-ietf-httpapi-idempotency-key-header).
+ * A key is scoped to (organization, method, path) and fingerprints the body with SHA-256:
+ * - first request: the key is claimed (an atomic insert) before the handler runs, and the answer
+ *   is stored when it is sent — 2xx and 4xx alike; a 5xx releases the key so the client can retry;
+ * - same key, same body, answered: the stored status and body, with `Idempotent-Replayed: true`;
+ * - same key, same body, still in flight: 409 `idempotency_key_in_use`;
+ * - same key, different body: 422 `idempotency_key_reused`.
+ * It runs after authentication, rate limiting and validation, so none of those answers is stored.
+ * Keys live 24 h.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../../clock.ts';
+import { badRequest, conflict, unprocessable } from '../../errors.ts';
+import type { IdempotencyStore } from './store.ts';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const MAX_KEY_LENGTH = 255;
+
+interface Claim {
+  org_id: string;
+  method: string;
+  path: string;
+  key: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotencyClaim: Claim | null;
+  }
+}
+
+export function installIdempotency(
+  app: FastifyInstance,
+  { store, clock }: { store: IdempotencyStore; clock: Clock },
+) {
+  app.decorateRequest('idempotencyClaim', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' && request.method !== 'PATCH') return;
+    const header = request.headers['idempotency-key'];
+    if (header === undefined || request.principal === null) return;
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw badRequest(
+        'invalid_idempotency_key',
+        `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`,
+        'Idempotency-Key',
+      );
+    }
+    const claim: Claim = {
+      org_id: request.principal.orgId,
+      method: request.method,
+      path: pathOf(request),
+      key,
+    };
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(request.body ?? null))
+      .digest('hex');
+    const now = clock.now();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const claimed = await store.claim({
+        ...claim,
+        fingerprint,
+        state: 'in_flight',
+        response_status: null,
+        response_body: null,
+        created_at: now,
+        expires_at: now + IDEMPOTENCY_TTL_MS,
+      });
+      if (claimed) {
+        request.idempotencyClaim = claim;
+        return;
+      }
+      const existing = await store.get(claim);
+      if (!existing) continue; // released between our insert and read: try once more
+      if (existing.expires_at <= now) {
+        await store.release(claim);
+        continue;
+      }
+      if (existing.fingerprint !== fingerprint) {
+        throw unprocessable(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used with a different request body; use a new key for a new request',
+          'Idempotency-Key',
+        );
+      }
+      if (existing.state !== 'done') {
+        throw conflict(
+          'idempotency_key_in_use',
+          'A request with this Idempotency-Key is still being processed; retry later',
+        );
+      }
+      reply.header('idempotent-replayed', 'true');
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return reply.code(existing.response_status ?? 200).send(existing.response_body);
+    }
+    throw conflict(
+      'idempotency_key_in_use',
+      'A request with this Idempotency-Key is still being processed; retry later',
+    );
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotencyClaim;
+    if (claim === null) return payload;
+    request.idempotencyClaim = null;
+    if (reply.statusCode >= 500 || typeof payload !== 'string') await store.release(claim);
+    else await store.complete(claim, reply.statusCode, payload);
+    return payload;
+  });
+}
+
+function pathOf(request: FastifyRequest): string {
+  const q = request.url.indexOf('?');
+  return q === -1 ? request.url : request.url.slice(0, q);
+}

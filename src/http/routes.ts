@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { apiKeyRoutes } from '../api-keys/routes.ts';
+import { authRoutes } from '../auth/routes.ts';
+import { ApiError, ErrorTypes } from '../errors.ts';
+import { organizationRoutes } from '../organizations/routes.ts';
+import type { Resources } from '../resources.ts';
+
+/** Every resource's routes, each an encapsulated plugin under /v2; ops endpoints outside it. */
+export async function registerRoutes(app: FastifyInstance, resources: Resources) {
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await resources.db.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+  app.get('/v2/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  // v1 was retired before this server existed: it answers 410 rather than a confusing 404.
+  app.all('/v1/*', { config: { public: true }, schema: { hide: true } }, async () => {
+    throw new ApiError(
+      410,
+      ErrorTypes.invalid_request,
+      'api_version_retired',
+      'API v1 has been retired; use /v2',
+    );
+  });
+
+  await app.register(organizationRoutes(resources), { prefix: '/v2' });
+  await app.register(apiKeyRoutes(resources), { prefix: '/v2' });
+  await app.register(authRoutes(resources), { prefix: '/v2' });
+}

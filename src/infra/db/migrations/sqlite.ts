@@ -1,0 +1,70 @@
+import type { Migration } from './types.ts';
+
+/** Numbered, append-only. Never edit a migration that has shipped; add the next number. */
+export const sqliteMigrations: Migration[] = [
+  {
+    id: 1,
+    name: 'foundation',
+    sql: `
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL,
+  rate_limit_rpm INTEGER, rate_limit_burst INTEGER, created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), name TEXT NOT NULL,
+  scopes TEXT NOT NULL, prefix TEXT NOT NULL, last4 TEXT NOT NULL, is_demo INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER
+);
+CREATE INDEX api_keys_org ON api_keys (org_id, id);
+CREATE TABLE api_key_secrets (
+  hash TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES api_keys(id),
+  created_at INTEGER NOT NULL, expires_at INTEGER
+);
+CREATE INDEX api_key_secrets_key ON api_key_secrets (key_id);
+CREATE TABLE session_tokens (
+  hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL, key_id TEXT NOT NULL REFERENCES api_keys(id),
+  scopes TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
+CREATE TABLE idempotency_keys (
+  org_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL, state TEXT NOT NULL, response_status INTEGER, response_body TEXT,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, method, path, key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+`,
+  },
+  {
+    id: 2,
+    name: 'agents_and_runs',
+    sql: `
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), name TEXT NOT NULL,
+  description TEXT, model TEXT NOT NULL, instructions TEXT, parameters TEXT NOT NULL, tools TEXT NOT NULL,
+  guardrails TEXT, metadata TEXT NOT NULL, version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER
+);
+CREATE INDEX agents_org ON agents (org_id, deleted_at, id);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, deployment_id TEXT, api_key_id TEXT,
+  status TEXT NOT NULL, model TEXT NOT NULL, config TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT,
+  metadata TEXT NOT NULL, latency_ms INTEGER, input_tokens INTEGER, output_tokens INTEGER,
+  timeout_ms INTEGER, queue_timeout_ms INTEGER, pipeline_run_id TEXT, step_id TEXT, attempt INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL, started_at INTEGER, completed_at INTEGER
+);
+CREATE INDEX runs_org ON runs (org_id, id);
+CREATE INDEX runs_org_agent ON runs (org_id, agent_id, id);
+CREATE INDEX runs_org_status ON runs (org_id, status, id);
+CREATE INDEX runs_unfinished ON runs (status) WHERE status IN ('queued', 'running');
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, ref_id TEXT NOT NULL, run_at INTEGER NOT NULL,
+  locked_by TEXT, locked_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_ready ON jobs (run_at);
+`,
+  },
+];

@@ -1,0 +1,74 @@
+/**
+ * Starting and stopping the server process: TLS material, the app, the optional plain listener,
+ * and a graceful stop on SIGTERM/SIGINT that drains in-flight work up to a bound.
+ */
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { DEMO_API_KEY } from './auth/secrets.ts';
+import type { Config } from './config.ts';
+import { buildApp } from './http/app.ts';
+import { createPlainServer, loadOrCreateTls } from './http/https.ts';
+import { buildResources } from './resources.ts';
+
+export function createLogger(config: Config) {
+  return pino({
+    level: config.logLevel,
+    // Credentials never reach the log, whatever a future serializer decides to include.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.token'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function startServer(config: Config) {
+  const logger = createLogger(config);
+  const tls = await loadOrCreateTls({
+    dataDir: config.dataDir,
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+  });
+  const resources = await buildResources(config);
+  const app = await buildApp(resources, {
+    logger,
+    https: { key: tls.key, cert: tls.cert },
+    trustProxy: config.trustProxy,
+  });
+  await resources.start?.();
+  await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let plain: ReturnType<typeof createPlainServer> | null = null;
+  if (config.httpPort !== null) {
+    plain = createPlainServer(app, config.trustProxy, () => resources.ids('req'));
+    await new Promise<void>((resolve) => plain!.listen(config.httpPort!, config.host, resolve));
+  }
+
+  const lines = [
+    '',
+    `  AIRMY is listening: https://${host}:${port}/v2`,
+    `  Trust this CA:      ${tls.caFile}${tls.generated ? '   (self-signed, generated now)' : ''}`,
+    `  Database:           ${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres'}`,
+    ...(config.demo ? [`  Demo API key:       ${DEMO_API_KEY}   (demo plan; not for production)`] : []),
+    `  API docs:           https://${host}:${port}/docs`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (config.demo && config.env === 'production') {
+    logger.warn('AIRMY_DEMO=1 in production: the public demo key is active');
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('stopping: draining in-flight work');
+      plain?.close();
+      await app.close();
+      await resources.stop?.();
+      await resources.close();
+    })();
+    return stopping;
+  };
+  return { app, resources, port, stop, caFile: tls.caFile };
+}
