@@ -47,10 +47,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     sessionTokens: createSessionTokenStore(db.kysely),
     idempotency: createIdempotencyStore(db.kysely),
   };
+  const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock });
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
-    apiKeys: createApiKeyService({ store: stores.apiKeys, ids, clock }),
-    auth: createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock }),
+    apiKeys: createApiKeyService({
+      store: stores.apiKeys,
+      ids,
+      clock,
+      onInvalidate: (keyId) => auth.invalidate(keyId),
+    }),
+    auth,
   };
 
   const resources = {

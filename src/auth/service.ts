@@ -35,24 +35,53 @@ export interface AuthServiceDeps {
   clock: Clock;
 }
 
+/**
+ * Resolved keys are remembered briefly, so the hot path costs no query. Revocation and rotation in
+ * this process forget the key at once (invalidate); other processes see it within the TTL.
+ */
+const KEY_CACHE_TTL_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+
+type KeyRow = NonNullable<Awaited<ReturnType<ApiKeyStore['findBySecretHash']>>>;
+
 export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps) {
+  const cache = new Map<string, { row: KeyRow; until: number }>();
+
+  async function lookup(hash: string, now: number): Promise<KeyRow | undefined> {
+    const hit = cache.get(hash);
+    if (hit && hit.until > now) return hit.row;
+    const row = await keys.findBySecretHash(hash);
+    if (row) {
+      if (cache.size >= KEY_CACHE_MAX) cache.clear();
+      cache.set(hash, { row, until: now + KEY_CACHE_TTL_MS });
+    } else cache.delete(hash);
+    return row;
+  }
+
   async function resolveKey(secret: string, now: number) {
     if (!isWellFormed(secret, API_KEY_PREFIX))
       throw unauthorized('invalid_api_key', 'Invalid API key provided');
     const hash = hashSecret(secret);
-    const row = await keys.findBySecretHash(hash);
+    const row = await lookup(hash, now);
     if (!row || !hashesEqual(row.hash, hash) || row.revoked_at !== null) {
       throw unauthorized('invalid_api_key', 'Invalid API key provided');
     }
     if (row.expires_at !== null && row.expires_at <= now) {
       throw unauthorized('api_key_expired', 'This API key was rotated and its grace period has ended');
     }
-    if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS)
+    if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
+      row.last_used_at = now;
       await keys.touch(row.key_id, now);
+    }
     return row;
   }
 
   return {
+    /** Forget cached lookups of a key (after revoke or rotate). */
+    invalidate(keyId: string) {
+      for (const [hash, entry] of cache) if (entry.row.key_id === keyId) cache.delete(hash);
+    },
+
     async authenticate(authorization: string | undefined): Promise<Principal> {
       if (authorization === undefined || authorization === '') {
         throw unauthorized('missing_api_key', 'No API key provided. Send "Authorization: Bearer <key>".');

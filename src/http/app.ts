@@ -8,9 +8,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { ApiError, ErrorTypes } from '../errors.ts';
+import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import type { Resources } from '../resources.ts';
-import { installErrorHandler } from './error-handler.ts';
+import { errorBody, installErrorHandler } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
 import { registerRoutes } from './routes.ts';
@@ -83,10 +83,32 @@ export async function buildApp(
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // Malformed URLs and over-long path parameters are answered before routing: same envelope.
+    frameworkErrors: (error, request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const err = new ApiError(
+        tooLong ? 414 : 400,
+        ErrorTypes.invalid_request,
+        tooLong ? 'uri_too_long' : 'invalid_url',
+        tooLong ? 'A path parameter is too long' : 'The URL is not valid',
+      );
+      reply.header('request-id', request.id);
+      return reply.code(err.status as never).send(errorBody(err, request.id) as never);
+    },
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
   }) as unknown as FastifyInstance;
 
   app.removeContentTypeParser('text/plain');
+  // NUL characters are refused at the door: Postgres cannot store them in text, and no legitimate
+  // client sends them. One scan of the raw JSON text, then the default (prototype-poisoning-safe) parse.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.includes('\\u0000') || text.includes('\0'))
+      return done(badRequest('invalid_character', 'Request contains a NUL character'), undefined);
+    return parseJson(request, text, done);
+  });
   app.addSchema(ErrorEnvelope);
 
   const trusted = new Set(options.trustProxy ?? []);
@@ -99,6 +121,30 @@ export async function buildApp(
       (trusted.has(socket.remoteAddress ?? '') && request.headers['x-forwarded-proto'] === 'https')
     ) {
       reply.header('strict-transport-security', 'max-age=63072000; includeSubDomains');
+    }
+  });
+
+  app.addHook('preValidation', async (request) => {
+    for (const part of [request.params, request.query] as Record<string, unknown>[]) {
+      for (const value of Object.values(part ?? {})) {
+        if (
+          (typeof value === 'string' && value.includes('\0')) ||
+          (Array.isArray(value) && value.some((v) => String(v).includes('\0')))
+        ) {
+          throw badRequest('invalid_character', 'Request contains a NUL character');
+        }
+      }
+    }
+  });
+
+  // A POST without a body (`curl -X POST …/rotate`) means "no parameters", not "invalid body".
+  app.addHook('preValidation', async (request) => {
+    if (
+      request.body === undefined &&
+      request.headers['content-length'] === undefined &&
+      request.method !== 'GET'
+    ) {
+      request.body = {};
     }
   });
 
@@ -129,6 +175,10 @@ export async function buildApp(
       security: [{ bearerAuth: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  // The docs UI's own routes are public, like the document they render.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 

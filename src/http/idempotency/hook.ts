@@ -1,8 +1,9 @@
 /**
  * Idempotent POST/PATCH (Stripe's semantics, IETF draft-ietf-httpapi-idempotency-key-header).
  * A key is scoped to (organization, method, path) and fingerprints the body with SHA-256:
- * - first request: the key is claimed (an atomic insert) before the handler runs, and the answer
- *   is stored when it is sent — 2xx and 4xx alike; a 5xx releases the key so the client can retry;
+ * - first request: the key is claimed (an atomic insert) before the handler runs, and a 2xx answer
+ *   is stored when it is sent; any error releases the key: an error changed nothing, so running the
+ *   request again is harmless, and bad input leaves no trace (not even a stored answer);
  * - same key, same body, answered: the stored status and body, with `Idempotent-Replayed: true`;
  * - same key, same body, still in flight: 409 `idempotency_key_in_use`;
  * - same key, different body: 422 `idempotency_key_reused`.
@@ -106,7 +107,7 @@ export function installIdempotency(
     const claim = request.idempotencyClaim;
     if (claim === null) return payload;
     request.idempotencyClaim = null;
-    if (reply.statusCode >= 500 || typeof payload !== 'string') await store.release(claim);
+    if (reply.statusCode >= 300 || typeof payload !== 'string') await store.release(claim);
     else await store.complete(claim, reply.statusCode, payload);
     return payload;
   });

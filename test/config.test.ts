@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, parseConfig } from '../src/config.ts';
+
+test('defaults: embedded SQLite in ./.airmy, TLS on 127.0.0.1:8443, demo on outside production', () => {
+  const c = parseConfig({}, '/srv/app');
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 8443);
+  assert.equal(c.dataDir, '/srv/app/.airmy');
+  assert.equal(c.databaseUrl, 'sqlite:/srv/app/.airmy/airmy.db');
+  assert.equal(c.demo, true);
+  assert.equal(c.env, 'development');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('production has no demo unless AIRMY_DEMO=1', () => {
+  assert.equal(parseConfig({ AIRMY_ENV: 'production' }).demo, false);
+  assert.equal(parseConfig({ AIRMY_ENV: 'production', AIRMY_DEMO: '1' }).demo, true);
+});
+
+test('a bad value stops start-up with one line naming the variable and what is allowed', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ AIRMY_PORT: 'http' }, /^AIRMY_PORT: must be a whole number from 0 to 65535/],
+    [{ AIRMY_PORT: '70000' }, /^AIRMY_PORT:/],
+    [{ AIRMY_ENV: 'staging' }, /^AIRMY_ENV: must be one of development, production/],
+    [{ AIRMY_DATABASE_URL: 'mysql://x' }, /^AIRMY_DATABASE_URL: must be postgres:\/\/…/],
+    [{ AIRMY_TLS_CERT: 'c.pem' }, /^AIRMY_TLS_CERT \/ AIRMY_TLS_KEY: set both/],
+    [{ AIRMY_TRUST_PROXY: '10.0.0.1,proxy.local' }, /^AIRMY_TRUST_PROXY:/],
+    [{ AIRMY_LOG_LEVEL: 'loud' }, /^AIRMY_LOG_LEVEL: must be one of/],
+    [{ AIRMY_DEMO: 'maybe' }, /^AIRMY_DEMO:/],
+    [{ AIRMY_REDIS_URL: 'http://x' }, /^AIRMY_REDIS_URL:/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => parseConfig(env),
+      (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(env),
+    );
+  }
+});
