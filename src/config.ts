@@ -5,6 +5,8 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { ConfigError } from './config-error.ts';
+import { type ProviderConfig, parseProviderEnv } from './engine/providers/index.ts';
 
 export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LogLevels)[number];
@@ -26,11 +28,10 @@ export interface Config {
   syncWaitMs: number;
   workerConcurrency: number;
   shutdownGraceMs: number;
+  providers: ProviderConfig;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
@@ -116,6 +117,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     syncWaitMs: int(env, 'AIRMY_SYNC_WAIT_MS', 60_000, 0, 3_600_000),
     workerConcurrency: int(env, 'AIRMY_WORKER_CONCURRENCY', 16, 1, 1024),
     shutdownGraceMs: int(env, 'AIRMY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    providers: parseProviderEnv(env),
   };
   return Object.freeze(config);
 }

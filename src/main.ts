@@ -145,6 +145,9 @@ async function main(argv: string[]) {
 
 class UsageError extends Error {}
 
+// The AI SDK prints provider warnings to the console on its own; our logs are JSON through pino.
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
   else if (err instanceof UsageError)

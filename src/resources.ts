@@ -4,6 +4,8 @@
  * (two organizations' worth of servers, a fake clock, a throwaway schema).
  */
 
+import { createAgentService } from './agents/service.ts';
+import { createAgentStore } from './agents/store.ts';
 import { createApiKeyService } from './api-keys/service.ts';
 import { createApiKeyStore } from './api-keys/store.ts';
 import { DEMO_SCOPES } from './auth/scopes.ts';
@@ -12,13 +14,18 @@ import { createAuthService } from './auth/service.ts';
 import { createSessionTokenStore } from './auth/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
+import { createRunExecutor } from './engine/run-executor.ts';
 import { createIdempotencyStore } from './http/idempotency/store.ts';
 import { createIdFactory, type IdFactory } from './ids.ts';
 import { type Bus, createMemoryBus } from './infra/bus/bus.ts';
 import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
+import { createDbQueue } from './infra/queue/queue.ts';
 import { createOrganizationService } from './organizations/service.ts';
 import { createOrganizationStore } from './organizations/store.ts';
+import { createRunService } from './runs/service.ts';
+import { createRunStore } from './runs/store.ts';
 
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
@@ -30,6 +37,8 @@ export interface Counters {
 export interface ResourceOverrides {
   clock?: Clock;
   db?: DbOptions;
+  /** share one tokenizer between several resource sets in a process (tests): it is costly to build */
+  tokens?: TokenCounter;
 }
 
 export async function buildResources(config: Config, overrides: ResourceOverrides = {}) {
@@ -47,6 +56,11 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     sessionTokens: createSessionTokenStore(db.kysely),
     idempotency: createIdempotencyStore(db.kysely),
   };
+  const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
+  const queue = createDbQueue({ db, ids, clock, concurrency: config.workerConcurrency });
+  const runStore = createRunStore(db);
+  const executor = createRunExecutor({ db, store: runStore, bus, queue, models, clock });
+  const agents = createAgentService({ store: createAgentStore(db.kysely), ids, clock, models });
   const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock });
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
@@ -57,6 +71,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       onInvalidate: (keyId) => auth.invalidate(keyId),
     }),
     auth,
+    agents,
+    runs: createRunService({ db, store: runStore, agents, queue, bus, executor, ids, clock }),
   };
 
   const resources = {
@@ -67,11 +83,20 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     bus,
     limiter,
     counters,
-    stores,
+    models,
+    queue,
+    executor,
+    stores: { ...stores, runs: runStore },
     services,
-    /** background work (queue workers, sweepers); set up by the resources that need it */
-    start: undefined as undefined | (() => Promise<void>),
-    stop: undefined as undefined | (() => Promise<void>),
+    /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
+    async start() {
+      await models.warmUp();
+      await queue.start({ run: (job, signal) => executor.handle(job, signal) });
+    },
+    /** Stops taking jobs; in-flight runs get the grace period to finish. */
+    async stop() {
+      await queue.stop(config.shutdownGraceMs);
+    },
     async close() {
       await bus.close();
       await db.close();
@@ -84,6 +109,7 @@ export type Resources = Awaited<ReturnType<typeof buildResources>>;
 
 /** The reference's quickstart works as printed: its demo key, on a demo-plan organization. */
 async function seedDemo(r: Pick<Resources, 'stores' | 'services'>) {
+  await seedDemoAgent(r);
   if (!(await r.stores.organizations.get(DEMO_ORG_ID))) {
     await r.services.organizations.create({ id: DEMO_ORG_ID, name: 'AIRMY demo', plan: 'demo' });
   }
@@ -95,4 +121,24 @@ async function seedDemo(r: Pick<Resources, 'stores' | 'services'>) {
       isDemo: true,
     });
   }
+}
+
+export const DEMO_AGENT_ID = 'ag_01HXYZ';
+
+async function seedDemoAgent(r: Pick<Resources, 'stores' | 'services'>) {
+  if (!(await r.stores.organizations.get(DEMO_ORG_ID))) {
+    await r.services.organizations.create({ id: DEMO_ORG_ID, name: 'AIRMY demo', plan: 'demo' });
+  }
+  const exists = await r.services.agents.row(DEMO_ORG_ID, DEMO_AGENT_ID).catch(() => null);
+  if (exists) return;
+  await r.services.agents.create(
+    DEMO_ORG_ID,
+    {
+      name: 'Demo analyst',
+      description: 'The reference quickstart agent: an offline mock model, deterministic replies',
+      model: 'mock/airmy-demo',
+      instructions: 'You are a concise business analyst.',
+    },
+    DEMO_AGENT_ID,
+  );
 }

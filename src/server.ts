@@ -34,7 +34,7 @@ export async function startServer(config: Config) {
     https: { key: tls.key, cert: tls.cert },
     trustProxy: config.trustProxy,
   });
-  await resources.start?.();
+  await resources.start();
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -65,7 +65,7 @@ export async function startServer(config: Config) {
       logger.info('stopping: draining in-flight work');
       plain?.close();
       await app.close();
-      await resources.stop?.();
+      await resources.stop();
       await resources.close();
     })();
     return stopping;

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { agentRoutes } from '../agents/routes.ts';
 import { apiKeyRoutes } from '../api-keys/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { ApiError, ErrorTypes } from '../errors.ts';
 import { organizationRoutes } from '../organizations/routes.ts';
 import type { Resources } from '../resources.ts';
+import { runRoutes } from '../runs/routes.ts';
 
 /** Every resource's routes, each an encapsulated plugin under /v2; ops endpoints outside it. */
 export async function registerRoutes(app: FastifyInstance, resources: Resources) {
@@ -32,4 +34,6 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
   await app.register(organizationRoutes(resources), { prefix: '/v2' });
   await app.register(apiKeyRoutes(resources), { prefix: '/v2' });
   await app.register(authRoutes(resources), { prefix: '/v2' });
+  await app.register(agentRoutes(resources), { prefix: '/v2' });
+  await app.register(runRoutes(resources), { prefix: '/v2' });
 }

@@ -14,8 +14,12 @@ import pg from 'pg';
 import pino from 'pino';
 import type { Clock } from '../../src/clock.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
+import { createTokenCounter } from '../../src/engine/providers/index.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { buildResources, type Resources } from '../../src/resources.ts';
+
+/** One tokenizer for every app a test file builds: building one costs ~1 s. */
+const sharedTokens = createTokenCounter();
 
 export const PG_URL = process.env.AIRMY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -101,7 +105,11 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     env.AIRMY_DATABASE_URL = PG_URL;
   }
   const config = parseConfig(env);
-  const resources = await buildResources(config, { clock: options.clock, db: { schema, poolSize: 5 } });
+  const resources = await buildResources(config, {
+    clock: options.clock,
+    db: { schema, poolSize: 5 },
+    tokens: sharedTokens,
+  });
   const logs: string[] = [];
   const logger = pino(
     { level: 'info' },
@@ -118,7 +126,7 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     trustProxy: options.trustProxy,
   });
   await app.ready();
-  await resources.start?.();
+  await resources.start();
   return {
     app,
     resources,
@@ -131,7 +139,7 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     },
     async close() {
       await app.close();
-      await resources.stop?.();
+      await resources.stop();
       await resources.close();
       rmSync(dir, { recursive: true, force: true });
       if (schema) {

@@ -117,3 +117,19 @@ function pathOf(request: FastifyRequest): string {
   const q = request.url.indexOf('?');
   return q === -1 ? request.url : request.url.slice(0, q);
 }
+
+/**
+ * For answers that bypass onSend (SSE streams hijack the reply): store what a replay should return.
+ * A replayed streamed run answers with the finished run as JSON.
+ */
+export async function settleIdempotency(
+  store: IdempotencyStore,
+  request: FastifyRequest,
+  status: number,
+  body: unknown,
+) {
+  const claim = request.idempotencyClaim;
+  if (claim === null) return;
+  request.idempotencyClaim = null;
+  await store.complete(claim, status, JSON.stringify(body));
+}

@@ -1,0 +1,96 @@
+import Type, { type Static } from 'typebox';
+import { Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+
+const Parameters = Type.Object(
+  {
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    max_output_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 200_000 })),
+    stop: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 8 })),
+    mock_reply: Type.Optional(
+      Type.String({ maxLength: 100_000, description: 'mock/* models: the exact reply' }),
+    ),
+    mock_latency_ms: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 600_000, description: 'mock/* models: simulated latency' }),
+    ),
+    mock_chunk_size: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'mock/* models: characters per streamed chunk',
+      }),
+    ),
+    mock_error: Type.Optional(
+      Type.Object(
+        { code: Type.Optional(Type.String({ maxLength: 100 })), message: Type.String({ maxLength: 1000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Model call settings' },
+);
+
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
+  model: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: 'provider/model, e.g. openai/gpt-4.1-mini, mock/echo',
+  }),
+  instructions: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]),
+  parameters: Parameters,
+  tools: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 64 }),
+  guardrails: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
+  metadata: Metadata,
+};
+
+export const CreateAgent = Type.Object(
+  {
+    name: fields.name,
+    model: fields.model,
+    description: Type.Optional(fields.description),
+    instructions: Type.Optional(fields.instructions),
+    parameters: Type.Optional(fields.parameters),
+    tools: Type.Optional(fields.tools),
+    guardrails: Type.Optional(fields.guardrails),
+    metadata: Type.Optional(fields.metadata),
+  },
+  { additionalProperties: false },
+);
+export type CreateAgentBody = Static<typeof CreateAgent>;
+
+export const UpdateAgent = Type.Object(
+  {
+    name: Type.Optional(fields.name),
+    model: Type.Optional(fields.model),
+    description: Type.Optional(fields.description),
+    instructions: Type.Optional(fields.instructions),
+    parameters: Type.Optional(fields.parameters),
+    tools: Type.Optional(fields.tools),
+    guardrails: Type.Optional(fields.guardrails),
+    metadata: Type.Optional(fields.metadata),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateAgentBody = Static<typeof UpdateAgent>;
+
+export const Agent = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('agent'),
+    name: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    model: Type.String(),
+    instructions: Type.Union([Type.String(), Type.Null()]),
+    parameters: Type.Record(Type.String(), Type.Unknown()),
+    tools: Type.Array(Type.String()),
+    guardrails: Type.Union([Type.String(), Type.Null()]),
+    metadata: Type.Record(Type.String(), Type.String()),
+    version: Type.Integer(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Type.Optional(NullableTimestamp),
+  },
+  { $id: 'Agent' },
+);

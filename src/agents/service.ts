@@ -1,0 +1,112 @@
+import { type Clock, iso } from '../clock.ts';
+import type { ModelRegistry } from '../engine/providers/index.ts';
+import { ModelError } from '../engine/providers/index.ts';
+import { conflict, notFound, unprocessable } from '../errors.ts';
+import type { IdFactory } from '../ids.ts';
+import type { PageParams } from '../infra/db/paginate.ts';
+import type { AgentRow } from '../infra/db/schema.ts';
+import type { CreateAgentBody, UpdateAgentBody } from './schema.ts';
+import type { AgentStore } from './store.ts';
+
+export interface AgentServiceDeps {
+  store: AgentStore;
+  ids: IdFactory;
+  clock: Clock;
+  models: ModelRegistry;
+}
+
+export function toAgent(row: AgentRow) {
+  return {
+    id: row.id,
+    object: 'agent' as const,
+    name: row.name,
+    description: row.description,
+    model: row.model,
+    instructions: row.instructions,
+    parameters: JSON.parse(row.parameters) as Record<string, unknown>,
+    tools: JSON.parse(row.tools) as string[],
+    guardrails: row.guardrails,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    version: row.version,
+    created_at: iso(row.created_at)!,
+    updated_at: iso(row.updated_at)!,
+  };
+}
+export type Agent = ReturnType<typeof toAgent>;
+
+export function createAgentService({ store, ids, clock, models }: AgentServiceDeps) {
+  function checkModel(model: string) {
+    try {
+      models.validate(model);
+    } catch (err) {
+      if (err instanceof ModelError) throw unprocessable('unknown_model', err.message, 'model');
+      throw err;
+    }
+  }
+  async function mustGet(orgId: string, id: string) {
+    const row = await store.get(orgId, id);
+    if (!row) throw notFound('agent', id);
+    return row;
+  }
+  return {
+    async create(orgId: string, body: CreateAgentBody, id?: string) {
+      checkModel(body.model);
+      const now = clock.now();
+      const row: AgentRow = {
+        id: id ?? ids('ag'),
+        org_id: orgId,
+        name: body.name,
+        description: body.description ?? null,
+        model: body.model,
+        instructions: body.instructions ?? null,
+        parameters: JSON.stringify(body.parameters ?? {}),
+        tools: JSON.stringify(body.tools ?? []),
+        guardrails: body.guardrails ?? null,
+        metadata: JSON.stringify(body.metadata ?? {}),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      };
+      await store.insert(row);
+      return toAgent(row);
+    },
+    async get(orgId: string, id: string) {
+      return toAgent(await mustGet(orgId, id));
+    },
+    /** The stored row, for the run engine (which snapshots it). */
+    row: mustGet,
+    async list(orgId: string, page: PageParams) {
+      const { rows, has_more } = await store.list(orgId, page);
+      return { data: rows.map(toAgent), has_more };
+    },
+    async update(orgId: string, id: string, body: UpdateAgentBody) {
+      if (body.model !== undefined) checkModel(body.model);
+      const current = await mustGet(orgId, id);
+      const next: AgentRow = {
+        ...current,
+        ...(body.name !== undefined && { name: body.name }),
+        ...(body.description !== undefined && { description: body.description }),
+        ...(body.model !== undefined && { model: body.model }),
+        ...(body.instructions !== undefined && { instructions: body.instructions }),
+        ...(body.parameters !== undefined && { parameters: JSON.stringify(body.parameters) }),
+        ...(body.tools !== undefined && { tools: JSON.stringify(body.tools) }),
+        ...(body.guardrails !== undefined && { guardrails: body.guardrails }),
+        ...(body.metadata !== undefined && { metadata: JSON.stringify(body.metadata) }),
+        version: current.version + 1,
+        updated_at: clock.now(),
+      };
+      if (!(await store.update(next, current.version))) {
+        throw conflict('agent_modified', 'The agent changed while this update was applied; retry');
+      }
+      return toAgent(next);
+    },
+    async remove(orgId: string, id: string) {
+      const row = await mustGet(orgId, id);
+      const at = clock.now();
+      await store.softDelete(orgId, id, at);
+      return { id: row.id, object: 'agent' as const, deleted: true };
+    },
+  };
+}
+export type AgentService = ReturnType<typeof createAgentService>;

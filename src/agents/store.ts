@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import { type PageParams, paginate } from '../infra/db/paginate.ts';
+import type { AgentRow, Database } from '../infra/db/schema.ts';
+
+export function createAgentStore(db: Kysely<Database>) {
+  const live = (orgId: string) =>
+    db.selectFrom('agents').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  return {
+    insert: (row: AgentRow) => db.insertInto('agents').values(row).execute(),
+    get: (orgId: string, id: string) => live(orgId).where('id', '=', id).executeTakeFirst(),
+    list: (orgId: string, page: PageParams) => paginate(live(orgId), page),
+    /** Optimistic: the update applies only to the version it was computed from. */
+    update: async (row: AgentRow, fromVersion: number) => {
+      const { id, org_id, created_at, ...changes } = row;
+      const result = await db
+        .updateTable('agents')
+        .set(changes)
+        .where('id', '=', id)
+        .where('org_id', '=', org_id)
+        .where('version', '=', fromVersion)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    softDelete: async (orgId: string, id: string, at: number) => {
+      const result = await db
+        .updateTable('agents')
+        .set({ deleted_at: at })
+        .where('id', '=', id)
+        .where('org_id', '=', orgId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}
+export type AgentStore = ReturnType<typeof createAgentStore>;

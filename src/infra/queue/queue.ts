@@ -1,0 +1,192 @@
+/**
+ * The Queue port, embedded adapter: durable jobs in the `jobs` table of the same database, run by an
+ * in-process worker pool.
+ *
+ * - Durability: a job is inserted in the caller's transaction (with the run it executes), so a run
+ *   exists iff its job does; the handler deletes the job in the transaction that ends the work.
+ * - No polling delay: `notify()` after commit wakes the pool at once. A slow fallback poll (1 s)
+ *   only matters for jobs enqueued by another process (the CLI) or scheduled for later.
+ * - Claiming is one UPDATE … RETURNING of the oldest ready unlocked job (FOR UPDATE SKIP LOCKED on
+ *   Postgres), so several pools on one Postgres never take the same job.
+ * - Recovery: at start, every lock is stale (embedded mode has one process), so locks are cleared
+ *   and the jobs run again; handlers decide what a re-run means (see the run executor).
+ * - Stop: no new claims; in-flight handlers get `graceMs` to finish, then their signal aborts.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Clock } from '../../clock.ts';
+import type { IdFactory } from '../../ids.ts';
+import type { Db } from '../db/db.ts';
+import type { Database, JobRow } from '../db/schema.ts';
+
+export type JobHandler = (job: JobRow, signal: AbortSignal) => Promise<void>;
+
+export interface Queue {
+  /** Inserts a job inside the caller's transaction. */
+  enqueue(trx: Kysely<Database>, job: { kind: string; ref_id: string; run_at?: number }): Promise<string>;
+  /** Call after the enqueuing transaction commits: wakes the pool now. */
+  notify(): void;
+  /** Deletes a finished job (inside the handler's final transaction). */
+  complete(trx: Kysely<Database>, jobId: string): Promise<void>;
+  start(handlers: Record<string, JobHandler>): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+  depth(): Promise<number>;
+  readonly active: number;
+}
+
+export interface QueueOptions {
+  db: Db;
+  ids: IdFactory;
+  clock: Clock;
+  concurrency: number;
+  pollMs?: number;
+  onError?: (err: unknown, job: JobRow) => void;
+}
+
+const RETRY_BACKOFF_MS = 1_000;
+const MAX_HANDLER_FAILURES = 5;
+
+export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onError }: QueueOptions): Queue {
+  const kysely = db.kysely;
+  const workerId = ids('job').replace('job_', 'wrk_');
+  let handlers: Record<string, JobHandler> = {};
+  let running = false;
+  let pumping = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  const inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+
+  async function claim(): Promise<JobRow | undefined> {
+    const now = clock.now();
+    const lock = db.dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+    const result = await sql<JobRow>`
+      UPDATE jobs SET locked_by = ${workerId}, locked_at = ${now}
+      WHERE id = (SELECT id FROM jobs WHERE locked_by IS NULL AND run_at <= ${now} ORDER BY run_at, id LIMIT 1 ${lock})
+      RETURNING *`.execute(kysely);
+    return result.rows[0];
+  }
+
+  function schedule(ms: number) {
+    if (!running) return;
+    clearTimeout(timer);
+    timer = setTimeout(pump, ms);
+    timer.unref();
+  }
+
+  async function pump(): Promise<void> {
+    if (!running) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        while (running && inflight.size < concurrency) {
+          const job = await claim();
+          if (!job) break;
+          execute(job);
+        }
+      } while (again && running);
+    } catch (err) {
+      onError?.(err, { id: 'claim' } as JobRow);
+    } finally {
+      pumping = false;
+    }
+    schedule(pollMs);
+  }
+
+  function execute(job: JobRow) {
+    const abort = new AbortController();
+    const handler = handlers[job.kind];
+    const promise = (async () => {
+      try {
+        if (!handler) throw new Error(`no handler for job kind '${job.kind}'`);
+        await handler(job, abort.signal);
+      } catch (err) {
+        onError?.(err, job);
+        await release(job).catch((e) => onError?.(e, job));
+      } finally {
+        inflight.delete(job.id);
+        if (running) void pump();
+      }
+    })();
+    inflight.set(job.id, { promise, abort });
+  }
+
+  /** A handler that threw: retry later, a bounded number of times. */
+  async function release(job: JobRow) {
+    if (job.attempts + 1 >= MAX_HANDLER_FAILURES) {
+      await kysely.deleteFrom('jobs').where('id', '=', job.id).execute();
+      return;
+    }
+    await kysely
+      .updateTable('jobs')
+      .set({
+        locked_by: null,
+        locked_at: null,
+        attempts: job.attempts + 1,
+        run_at: clock.now() + RETRY_BACKOFF_MS * 2 ** job.attempts,
+      })
+      .where('id', '=', job.id)
+      .execute();
+  }
+
+  return {
+    get active() {
+      return inflight.size;
+    },
+    async enqueue(trx, job) {
+      const id = ids('job');
+      const now = clock.now();
+      await trx
+        .insertInto('jobs')
+        .values({
+          id,
+          kind: job.kind,
+          ref_id: job.ref_id,
+          run_at: job.run_at ?? now,
+          locked_by: null,
+          locked_at: null,
+          attempts: 0,
+          created_at: now,
+        })
+        .execute();
+      return id;
+    },
+    notify() {
+      if (running) queueMicrotask(() => void pump());
+    },
+    async complete(trx, jobId) {
+      await trx.deleteFrom('jobs').where('id', '=', jobId).execute();
+    },
+    async start(h) {
+      handlers = h;
+      await kysely
+        .updateTable('jobs')
+        .set({ locked_by: null, locked_at: null })
+        .where('locked_by', 'is not', null)
+        .execute();
+      running = true;
+      void pump();
+    },
+    async stop(graceMs) {
+      running = false;
+      clearTimeout(timer);
+      const all = [...inflight.values()];
+      const drained = Promise.allSettled(all.map((i) => i.promise));
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([drained, timeout])) === 'timeout') {
+        for (const i of all) i.abort.abort(new Error('worker stopping'));
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 2_000).unref())]);
+      }
+    },
+    async depth() {
+      const row = await kysely
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

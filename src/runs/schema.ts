@@ -1,0 +1,79 @@
+import Type, { type Static } from 'typebox';
+import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+import { RunStatuses } from './events.ts';
+
+export const CreateRun = Type.Object(
+  {
+    agent_id: Type.String({ minLength: 1, maxLength: 64 }),
+    input: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+      description: 'The run input, e.g. {"query": "…"}',
+    }),
+    metadata: Type.Optional(Metadata),
+    background: Type.Optional(
+      Type.Boolean({ description: 'Answer 202 at once; poll GET /v2/runs/{id} or follow its events' }),
+    ),
+    stream: Type.Optional(
+      Type.Boolean({ description: 'Answer with a text/event-stream of the run’s events' }),
+    ),
+    timeout_ms: Type.Optional(
+      Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Run timeout (default 10 min)' }),
+    ),
+    queue_timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 86_400_000,
+        description: 'Expire the run if no worker starts it in time',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateRunBody = Static<typeof CreateRun>;
+
+const status = Type.Union(RunStatuses.map((s) => Type.Literal(s)));
+
+export const ListRunsQuery = Type.Object(
+  {
+    ...ListQuery.properties,
+    agent_id: Type.Optional(Type.String({ maxLength: 64 })),
+    status: Type.Optional(
+      Type.Array(status, { maxItems: 7, description: 'One or several statuses (repeat the parameter)' }),
+    ),
+    created_after: Type.Optional(Type.String({ format: 'date-time' })),
+    created_before: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  {
+    additionalProperties: false,
+    patternProperties: { '^metadata\\[[^\\]]{1,40}\\]$': Type.String({ maxLength: 500 }) },
+  },
+);
+export type ListRunsQueryT = Static<typeof ListRunsQuery> & Record<string, unknown>;
+
+export const EventsQuery = Type.Object(
+  { starting_after: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+
+export const Run = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('run'),
+    agent_id: Type.String(),
+    deployment_id: Type.Union([Type.String(), Type.Null()]),
+    status,
+    model: Type.String(),
+    input: Type.Record(Type.String(), Type.Unknown()),
+    output: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+    tokens_used: Type.Integer(),
+    usage: Type.Object({ input_tokens: Type.Integer(), output_tokens: Type.Integer() }),
+    metadata: Type.Record(Type.String(), Type.String()),
+    pipeline_run_id: Type.Union([Type.String(), Type.Null()]),
+    step_id: Type.Union([Type.String(), Type.Null()]),
+    created_at: Timestamp,
+    started_at: NullableTimestamp,
+    completed_at: NullableTimestamp,
+  },
+  { $id: 'Run' },
+);

@@ -1,0 +1,191 @@
+/**
+ * Runs: accept (validate, snapshot the agent, insert the run and its job in one transaction), read,
+ * list, cancel, and wait for or follow a run's events. Execution is the engine's (run-executor.ts).
+ */
+import type { AgentService } from '../agents/service.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { Clock } from '../clock.ts';
+import { iso } from '../clock.ts';
+import type { RunExecutor } from '../engine/run-executor.ts';
+import { notFound, unprocessable } from '../errors.ts';
+import type { IdFactory } from '../ids.ts';
+import type { Bus } from '../infra/bus/bus.ts';
+import type { Db } from '../infra/db/db.ts';
+import type { PageParams } from '../infra/db/paginate.ts';
+import type { RunRow } from '../infra/db/schema.ts';
+import type { Queue } from '../infra/queue/queue.ts';
+import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
+import { type RunConfig, toRun } from './present.ts';
+import type { RunFilters, RunStore } from './store.ts';
+
+export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
+
+export interface CreateRunInput {
+  agent_id: string;
+  input: Record<string, unknown>;
+  metadata?: Record<string, string>;
+  background?: boolean;
+  stream?: boolean;
+  timeout_ms?: number;
+  queue_timeout_ms?: number;
+}
+
+export interface RunServiceDeps {
+  db: Db;
+  store: RunStore;
+  agents: AgentService;
+  queue: Queue;
+  bus: Bus;
+  executor: RunExecutor;
+  ids: IdFactory;
+  clock: Clock;
+}
+
+export function createRunService({ db, store, agents, queue, bus, executor, ids, clock }: RunServiceDeps) {
+  async function mustGet(orgId: string, id: string) {
+    const row = await store.get(orgId, id);
+    if (!row) throw notFound('run', id);
+    return row;
+  }
+
+  /** Resolves with the terminal event, or null after `ms`. Subscribe before the run can finish. */
+  function terminalWatcher(runId: string) {
+    let resolve!: (e: RunEvent | null) => void;
+    const done = new Promise<RunEvent | null>((r) => {
+      resolve = r;
+    });
+    const unsubscribe = bus.subscribe(runTopic(runId), (m) => {
+      const e = m as RunEvent;
+      if (isTerminalEvent(e.type)) resolve(e);
+    });
+    return {
+      wait: async (ms: number) => {
+        const timer = setTimeout(() => resolve(null), ms);
+        try {
+          return await done;
+        } finally {
+          clearTimeout(timer);
+          unsubscribe();
+        }
+      },
+      cancel: unsubscribe,
+    };
+  }
+
+  return {
+    async create(principal: Principal, body: CreateRunInput, extra: Partial<RunRow> = {}) {
+      const agent = await agents.row(principal.orgId, body.agent_id).catch(() => {
+        throw notFound('agent', body.agent_id, 'agent_id');
+      });
+      const now = clock.now();
+      const config: RunConfig = {
+        model: agent.model,
+        instructions: agent.instructions,
+        parameters: JSON.parse(agent.parameters),
+        tools: JSON.parse(agent.tools),
+        guardrails: agent.guardrails,
+        agent_version: agent.version,
+        stream: body.stream === true,
+      };
+      const row: RunRow = {
+        id: ids('run'),
+        org_id: principal.orgId,
+        agent_id: agent.id,
+        deployment_id: null,
+        api_key_id: principal.keyId,
+        status: 'queued',
+        model: agent.model,
+        config: JSON.stringify(config),
+        input: JSON.stringify(body.input),
+        output: null,
+        error: null,
+        metadata: JSON.stringify(body.metadata ?? {}),
+        latency_ms: null,
+        input_tokens: null,
+        output_tokens: null,
+        timeout_ms: body.timeout_ms ?? DEFAULT_RUN_TIMEOUT_MS,
+        queue_timeout_ms: body.queue_timeout_ms ?? null,
+        pipeline_run_id: null,
+        step_id: null,
+        attempt: 0,
+        created_at: now,
+        started_at: null,
+        completed_at: null,
+        ...extra,
+      };
+      const created: RunEvent = {
+        type: 'run.created',
+        sequence_number: 1,
+        run_id: row.id,
+        created_at: iso(now)!,
+        run: toRun(row),
+      };
+      await db.kysely.transaction().execute(async (trx) => {
+        await store.insert(trx, row);
+        await store.insertEvents(trx, [
+          { run_id: row.id, seq: 1, type: created.type, data: JSON.stringify(created), created_at: now },
+        ]);
+        await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
+      });
+      return { row, created };
+    },
+
+    /** Start executing accepted runs (after the caller subscribed to what it wants to see). */
+    kick: () => queue.notify(),
+    terminalWatcher,
+
+    async get(orgId: string, id: string) {
+      return toRun(await mustGet(orgId, id));
+    },
+    async list(orgId: string, filters: RunFilters, page: PageParams) {
+      const { rows, has_more } = await store.list(orgId, filters, page);
+      return { data: rows.map(toRun), has_more };
+    },
+
+    /**
+     * Cancels: a queued run at once; a running one by aborting its provider call (the executor
+     * writes `cancelled`), waiting up to `waitMs` for that; a cancelled one is returned unchanged.
+     */
+    async cancel(orgId: string, id: string, waitMs = 2_000) {
+      const row = await mustGet(orgId, id);
+      if (row.status === 'cancelled') return toRun(row);
+      if (isTerminal(row.status))
+        throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
+      const watcher = terminalWatcher(id);
+      if (row.status === 'queued') {
+        const seq = (await store.lastSeq(id)) + 1;
+        if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) executor.cancel(id);
+      } else {
+        executor.cancel(id);
+        bus.publish('runs:cancel', { run_id: id });
+      }
+      await watcher.wait(waitMs);
+      const after = await mustGet(orgId, id);
+      if (after.status !== 'cancelled' && isTerminal(after.status)) {
+        throw unprocessable(
+          'run_not_cancellable',
+          `This run finished (${after.status}) before it could be cancelled`,
+          'id',
+        );
+      }
+      return toRun(after);
+    },
+
+    /** Persisted events after `afterSeq`, then this process's unflushed ones, without duplicates. */
+    async eventsAfter(
+      orgId: string,
+      id: string,
+      afterSeq: number,
+    ): Promise<{ events: RunEvent[]; terminal: boolean }> {
+      const row = await mustGet(orgId, id);
+      const stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
+      const last = stored.at(-1)?.sequence_number ?? afterSeq;
+      const pending = executor.pending(id).filter((e) => e.sequence_number > last);
+      const events = [...stored, ...pending];
+      return { events, terminal: isTerminal(row.status) || events.some((e) => isTerminalEvent(e.type)) };
+    },
+    subscribe: (runId: string, listener: (e: RunEvent) => void) =>
+      bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent)),
+  };
+}
+export type RunService = ReturnType<typeof createRunService>;

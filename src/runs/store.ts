@@ -1,0 +1,76 @@
+import { type Kysely, sql } from 'kysely';
+import type { Db } from '../infra/db/db.ts';
+import { type PageParams, paginate } from '../infra/db/paginate.ts';
+import type { Database, RunEventRow, RunRow } from '../infra/db/schema.ts';
+
+export interface RunFilters {
+  agent_id?: string;
+  status?: string[];
+  created_after?: number;
+  created_before?: number;
+  metadata?: Record<string, string>;
+  pipeline_run_id?: string;
+}
+
+export function createRunStore(db: Db) {
+  const k = db.kysely;
+  return {
+    insert: (trx: Kysely<Database>, row: RunRow) => trx.insertInto('runs').values(row).execute(),
+    get: (orgId: string, id: string) =>
+      k.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst(),
+    getById: (id: string) => k.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst(),
+    list(orgId: string, f: RunFilters, page: PageParams) {
+      let q = k.selectFrom('runs').selectAll().where('org_id', '=', orgId);
+      if (f.agent_id) q = q.where('agent_id', '=', f.agent_id);
+      if (f.pipeline_run_id) q = q.where('pipeline_run_id', '=', f.pipeline_run_id);
+      if (f.status?.length) q = q.where('status', 'in', f.status);
+      if (f.created_after !== undefined) q = q.where('created_at', '>', f.created_after);
+      if (f.created_before !== undefined) q = q.where('created_at', '<', f.created_before);
+      for (const [key, value] of Object.entries(f.metadata ?? {}))
+        q = q.where(db.jsonText('metadata', key), '=', value);
+      return paginate(q, page);
+    },
+    /** queued → running; false if the run is no longer queued (cancelled, expired). */
+    async markRunning(id: string, at: number) {
+      const r = await k
+        .updateTable('runs')
+        .set({ status: 'running', started_at: at, attempt: sql`attempt + 1` })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    /** Moves a run to a terminal state only from one of `from`; false if it was already elsewhere. */
+    async finish(trx: Kysely<Database>, id: string, from: string[], fields: Partial<RunRow>) {
+      const r = await trx
+        .updateTable('runs')
+        .set(fields)
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    insertEvents: async (trx: Kysely<Database>, rows: RunEventRow[]) => {
+      if (rows.length) await trx.insertInto('run_events').values(rows).execute();
+    },
+    eventsAfter: (runId: string, seq: number) =>
+      k
+        .selectFrom('run_events')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .where('seq', '>', seq)
+        .orderBy('seq')
+        .execute(),
+    lastSeq: async (runId: string) =>
+      Number(
+        (
+          await k
+            .selectFrom('run_events')
+            .select((eb) => eb.fn.max('seq').as('m'))
+            .where('run_id', '=', runId)
+            .executeTakeFirst()
+        )?.m ?? 0,
+      ),
+  };
+}
+export type RunStore = ReturnType<typeof createRunStore>;
