@@ -11,7 +11,8 @@ forEachDb('agents: create, read, list, update with versions, delete', (target) =
   });
   after(() => t.close());
 
-  const create = (body: object, secret = key) => t.app.inject({ method: 'POST', url: '/v2/agents', headers: bearer(secret), payload: body });
+  const create = (body: object, secret = key) =>
+    t.app.inject({ method: 'POST', url: '/v2/agents', headers: bearer(secret), payload: body });
 
   test('create returns the full agent at version 1', async () => {
     const res = await create({
@@ -45,43 +46,80 @@ forEachDb('agents: create, read, list, update with versions, delete', (target) =
       assert.equal(res.json().error.param, 'model');
     }
     assert.equal((await create({ name: '', model: 'mock/x' })).statusCode, 400);
-    assert.equal((await create({ name: 'x', model: 'mock/x', parameters: { temperature: 3 } })).json().error.param, 'parameters.temperature');
-    assert.equal((await create({ name: 'x', model: 'mock/x', instructions: 'x'.repeat(100_001) })).statusCode, 400);
+    assert.equal(
+      (await create({ name: 'x', model: 'mock/x', parameters: { temperature: 3 } })).json().error.param,
+      'parameters.temperature',
+    );
+    assert.equal(
+      (await create({ name: 'x', model: 'mock/x', instructions: 'x'.repeat(100_001) })).statusCode,
+      400,
+    );
   });
 
   test('PATCH bumps the version and changes only what it names', async () => {
     const a = (await create({ name: 'v', model: 'mock/v', instructions: 'one' })).json();
-    const res = await t.app.inject({ method: 'PATCH', url: `/v2/agents/${a.id}`, headers: bearer(key), payload: { instructions: 'two' } });
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/v2/agents/${a.id}`,
+      headers: bearer(key),
+      payload: { instructions: 'two' },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().version, 2);
     assert.equal(res.json().instructions, 'two');
     assert.equal(res.json().name, 'v');
-    const again = await t.app.inject({ method: 'PATCH', url: `/v2/agents/${a.id}`, headers: bearer(key), payload: { model: 'bad' } });
+    const again = await t.app.inject({
+      method: 'PATCH',
+      url: `/v2/agents/${a.id}`,
+      headers: bearer(key),
+      payload: { model: 'bad' },
+    });
     assert.equal(again.statusCode, 422);
     assert.equal((await t.app.inject({ url: `/v2/agents/${a.id}`, headers: bearer(key) })).json().version, 2);
-    const empty = await t.app.inject({ method: 'PATCH', url: `/v2/agents/${a.id}`, headers: bearer(key), payload: {} });
+    const empty = await t.app.inject({
+      method: 'PATCH',
+      url: `/v2/agents/${a.id}`,
+      headers: bearer(key),
+      payload: {},
+    });
     assert.equal(empty.statusCode, 400);
   });
 
   test('DELETE removes it from reads, lists and new runs, but its runs stay readable', async () => {
     const a = (await create({ name: 'gone', model: 'mock/gone' })).json();
-    const run = (await t.app.inject({ method: 'POST', url: '/v2/runs', headers: bearer(key), payload: { agent_id: a.id, input: { q: 'x' } } })).json();
+    const run = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v2/runs',
+        headers: bearer(key),
+        payload: { agent_id: a.id, input: { q: 'x' } },
+      })
+    ).json();
     assert.equal(run.status, 'completed');
     const del = await t.app.inject({ method: 'DELETE', url: `/v2/agents/${a.id}`, headers: bearer(key) });
     assert.deepEqual(del.json(), { id: a.id, object: 'agent', deleted: true });
     assert.equal((await t.app.inject({ url: `/v2/agents/${a.id}`, headers: bearer(key) })).statusCode, 404);
     const listed = (await t.app.inject({ url: '/v2/agents?limit=100', headers: bearer(key) })).json();
     assert.ok(!listed.data.some((x: { id: string }) => x.id === a.id));
-    const newRun = await t.app.inject({ method: 'POST', url: '/v2/runs', headers: bearer(key), payload: { agent_id: a.id, input: {} } });
+    const newRun = await t.app.inject({
+      method: 'POST',
+      url: '/v2/runs',
+      headers: bearer(key),
+      payload: { agent_id: a.id, input: {} },
+    });
     assert.equal(newRun.statusCode, 404);
     assert.equal(newRun.json().error.param, 'agent_id');
-    assert.equal((await t.app.inject({ url: `/v2/runs/${run.id}`, headers: bearer(key) })).json().status, 'completed');
+    assert.equal(
+      (await t.app.inject({ url: `/v2/runs/${run.id}`, headers: bearer(key) })).json().status,
+      'completed',
+    );
   });
 
   test('lists are newest first with cursors, and scoped to the organization', async () => {
     const org = await t.newOrg('developer');
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await create({ name: `l${i}`, model: 'mock/l' }, org.key)).json().id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await create({ name: `l${i}`, model: 'mock/l' }, org.key)).json().id);
     const page = (await t.app.inject({ url: '/v2/agents?limit=2', headers: bearer(org.key) })).json();
     assert.deepEqual(
       page.data.map((a: { id: string }) => a.id),

@@ -11,17 +11,27 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: '2' } });
     key = (await t.newOrg('business')).key;
     const make = async (name: string, parameters: object = {}) =>
-      (await t.app.inject({ method: 'POST', url: '/v2/agents', headers: bearer(key), payload: { name, model: `mock/${name}`, parameters } })).json().id;
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v2/agents',
+          headers: bearer(key),
+          payload: { name, model: `mock/${name}`, parameters },
+        })
+      ).json().id;
     agents.fast = await make('fast', { mock_reply: 'Four.' });
     agents.slow = await make('slow', { mock_latency_ms: 4000 });
-    agents.broken = await make('broken', { mock_error: { code: 'provider_error', message: 'upstream exploded' } });
+    agents.broken = await make('broken', {
+      mock_error: { code: 'provider_error', message: 'upstream exploded' },
+    });
     agents.chatty = await make('chatty', { mock_reply: 'one two three four five' });
   });
   after(() => t.close());
 
   const post = (payload: object, headers: Record<string, string> = {}) =>
     t.app.inject({ method: 'POST', url: '/v2/runs', headers: { ...bearer(key), ...headers }, payload });
-  const get = async (id: string) => (await t.app.inject({ url: `/v2/runs/${id}`, headers: bearer(key) })).json();
+  const get = async (id: string) =>
+    (await t.app.inject({ url: `/v2/runs/${id}`, headers: bearer(key) })).json();
   const until = async (id: string, pred: (r: any) => boolean, ms = 5000) => {
     const end = Date.now() + ms;
     for (;;) {
@@ -49,7 +59,8 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     assert.ok(run.tokens_used > 0);
     assert.equal(run.tokens_used, run.usage.input_tokens + run.usage.output_tokens);
     assert.ok(!Number.isNaN(Date.parse(run.created_at)));
-    for (const f of ['agent_id', 'deployment_id', 'input', 'error', 'metadata', 'started_at', 'completed_at']) assert.ok(f in run, f);
+    for (const f of ['agent_id', 'deployment_id', 'input', 'error', 'metadata', 'started_at', 'completed_at'])
+      assert.ok(f in run, f);
     const again = await t.app.inject({ url: `/v2/runs/${run.id}`, headers: bearer(DEMO_KEY) });
     assert.deepEqual(again.json(), run);
   });
@@ -92,7 +103,10 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
       assert.equal(e.data.sequence_number, i + 1);
       assert.equal(e.data.type, e.event);
     });
-    const text = events.filter((e) => e.event === 'run.output.delta').map((e) => e.data.delta).join('');
+    const text = events
+      .filter((e) => e.event === 'run.output.delta')
+      .map((e) => e.data.delta)
+      .join('');
     assert.equal(text, 'one two three four five');
     assert.equal(events.at(-1)!.data.run.output.result, text);
     assert.doesNotMatch(res.body, /\[DONE\]/);
@@ -103,14 +117,26 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     const id = parseSse(run)[0].data.run_id;
     const all = parseSse((await t.app.inject({ url: `/v2/runs/${id}/events`, headers: bearer(key) })).body);
     assert.ok(all.length >= 5);
-    const tail = parseSse((await t.app.inject({ url: `/v2/runs/${id}/events`, headers: { ...bearer(key), 'last-event-id': '3' } })).body);
+    const tail = parseSse(
+      (
+        await t.app.inject({
+          url: `/v2/runs/${id}/events`,
+          headers: { ...bearer(key), 'last-event-id': '3' },
+        })
+      ).body,
+    );
     assert.deepEqual(
       tail.map((e) => e.data.sequence_number),
       all.slice(3).map((e) => e.data.sequence_number),
     );
-    const q = parseSse((await t.app.inject({ url: `/v2/runs/${id}/events?starting_after=4`, headers: bearer(key) })).body);
+    const q = parseSse(
+      (await t.app.inject({ url: `/v2/runs/${id}/events?starting_after=4`, headers: bearer(key) })).body,
+    );
     assert.equal(q[0].data.sequence_number, 5);
-    const none = await t.app.inject({ url: `/v2/runs/${id}/events`, headers: { ...bearer(key), 'last-event-id': '999' } });
+    const none = await t.app.inject({
+      url: `/v2/runs/${id}/events`,
+      headers: { ...bearer(key), 'last-event-id': '999' },
+    });
     assert.equal(parseSse(none.body).length, 0);
   });
 
@@ -132,14 +158,23 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
   });
 
   test('cancel of a queued run is immediate and it never starts; queue_timeout_ms expires; timeout_ms times out', async () => {
-    const blockers = await Promise.all([1, 2].map((i) => post({ agent_id: agents.slow, input: { i }, background: true })));
+    const blockers = await Promise.all(
+      [1, 2].map((i) => post({ agent_id: agents.slow, input: { i }, background: true })),
+    );
     const queued = (await post({ agent_id: agents.fast, input: {}, background: true })).json();
-    const expiring = (await post({ agent_id: agents.fast, input: {}, background: true, queue_timeout_ms: 100 })).json();
-    const cancel = await t.app.inject({ method: 'DELETE', url: `/v2/runs/${queued.id}`, headers: bearer(key) });
+    const expiring = (
+      await post({ agent_id: agents.fast, input: {}, background: true, queue_timeout_ms: 100 })
+    ).json();
+    const cancel = await t.app.inject({
+      method: 'DELETE',
+      url: `/v2/runs/${queued.id}`,
+      headers: bearer(key),
+    });
     assert.equal(cancel.json().status, 'cancelled');
     assert.equal(cancel.json().started_at, null);
     await new Promise((r) => setTimeout(r, 150));
-    for (const b of blockers) await t.app.inject({ method: 'DELETE', url: `/v2/runs/${b.json().id}`, headers: bearer(key) });
+    for (const b of blockers)
+      await t.app.inject({ method: 'DELETE', url: `/v2/runs/${b.json().id}`, headers: bearer(key) });
     const expired = await until(expiring.id, (r) => r.status !== 'queued');
     assert.equal(expired.status, 'expired');
     assert.equal((await get(queued.id)).status, 'cancelled');
@@ -154,16 +189,30 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     const byMeta = (await t.app.inject({ url: '/v2/runs?metadata[batch]=b7', headers: bearer(key) })).json();
     assert.equal(byMeta.data.length, 2);
     assert.equal(byMeta.data[1].id, tagged.id);
-    const failed = (await t.app.inject({ url: '/v2/runs?metadata[batch]=b7&status=failed', headers: bearer(key) })).json();
+    const failed = (
+      await t.app.inject({ url: '/v2/runs?metadata[batch]=b7&status=failed', headers: bearer(key) })
+    ).json();
     assert.deepEqual(
       failed.data.map((r: { status: string }) => r.status),
       ['failed'],
     );
-    const both = (await t.app.inject({ url: '/v2/runs?metadata[batch]=b7&status=failed&status=completed', headers: bearer(key) })).json();
+    const both = (
+      await t.app.inject({
+        url: '/v2/runs?metadata[batch]=b7&status=failed&status=completed',
+        headers: bearer(key),
+      })
+    ).json();
     assert.equal(both.data.length, 2);
-    const byAgent = (await t.app.inject({ url: `/v2/runs?agent_id=${agents.broken}&limit=100`, headers: bearer(key) })).json();
+    const byAgent = (
+      await t.app.inject({ url: `/v2/runs?agent_id=${agents.broken}&limit=100`, headers: bearer(key) })
+    ).json();
     assert.ok(byAgent.data.every((r: { agent_id: string }) => r.agent_id === agents.broken));
-    const after = (await t.app.inject({ url: `/v2/runs?created_after=${encodeURIComponent(tagged.created_at)}&metadata[batch]=b7`, headers: bearer(key) })).json();
+    const after = (
+      await t.app.inject({
+        url: `/v2/runs?created_after=${encodeURIComponent(tagged.created_at)}&metadata[batch]=b7`,
+        headers: bearer(key),
+      })
+    ).json();
     assert.equal(after.data.length, 1);
     const bad = await t.app.inject({ url: '/v2/runs?status=done', headers: bearer(key) });
     assert.equal(bad.statusCode, 400);
@@ -175,19 +224,30 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     const other = await t.newOrg('free');
     const res = await t.app.inject({ url: `/v2/runs/${run.id}`, headers: bearer(other.key) });
     assert.equal(res.statusCode, 404);
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/runs/${run.id}`, headers: bearer(other.key) })).statusCode, 404);
-    assert.equal((await t.app.inject({ url: `/v2/runs/${run.id}/events`, headers: bearer(other.key) })).statusCode, 404);
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/v2/runs/${run.id}`, headers: bearer(other.key) }))
+        .statusCode,
+      404,
+    );
+    assert.equal(
+      (await t.app.inject({ url: `/v2/runs/${run.id}/events`, headers: bearer(other.key) })).statusCode,
+      404,
+    );
   });
 
   test('100 concurrent identical POST /v2/runs with one Idempotency-Key create exactly one run', async () => {
     const idem = `idem-${Date.now()}`;
     const body = { agent_id: agents.fast, input: { q: 'once' }, metadata: { idem } };
-    const answers = await Promise.all(Array.from({ length: 100 }, () => post(body, { 'idempotency-key': idem })));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => post(body, { 'idempotency-key': idem })),
+    );
     const ok = answers.filter((a) => a.statusCode === 200);
     assert.ok(ok.length >= 1);
     for (const a of answers) assert.ok([200, 409].includes(a.statusCode), `status ${a.statusCode}`);
     assert.equal(new Set(ok.map((a) => a.json().id)).size, 1);
-    const listed = (await t.app.inject({ url: `/v2/runs?metadata[idem]=${idem}`, headers: bearer(key) })).json();
+    const listed = (
+      await t.app.inject({ url: `/v2/runs?metadata[idem]=${idem}`, headers: bearer(key) })
+    ).json();
     assert.equal(listed.data.length, 1);
     const replay = await post(body, { 'idempotency-key': idem });
     assert.equal(replay.headers['idempotent-replayed'], 'true');
@@ -195,11 +255,15 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
   });
 
   test('bad requests create nothing: unknown field, non-object input, unknown agent', async () => {
-    const before = (await t.app.inject({ url: '/v2/runs?limit=100', headers: bearer(key) })).json().data.length;
+    const before = (await t.app.inject({ url: '/v2/runs?limit=100', headers: bearer(key) })).json().data
+      .length;
     assert.equal((await post({ agent_id: agents.fast, input: {}, colour: 1 })).statusCode, 400);
     assert.equal((await post({ agent_id: agents.fast, input: 'text' })).statusCode, 400);
     assert.equal((await post({ agent_id: agents.fast, input: {}, timeout_ms: 'soon' })).statusCode, 400);
     assert.equal((await post({ agent_id: 'ag_nope', input: {} })).statusCode, 404);
-    assert.equal((await t.app.inject({ url: '/v2/runs?limit=100', headers: bearer(key) })).json().data.length, before);
+    assert.equal(
+      (await t.app.inject({ url: '/v2/runs?limit=100', headers: bearer(key) })).json().data.length,
+      before,
+    );
   });
 });

@@ -15,7 +15,6 @@ export interface Page<R> {
   has_more: boolean;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: works over any table that has an id column
 export async function paginate<R>(
   qb: SelectQueryBuilder<any, any, R>,
   page: PageParams,
