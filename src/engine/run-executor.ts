@@ -44,6 +44,8 @@ export interface RunExecutorDeps {
   queue: Queue;
   models: ModelRegistry;
   clock: Clock;
+  /** after a run's `running` transition is stored (deployment runtime logs) */
+  onStarted?: (run: RunRow) => void;
   onFinished?: (run: RunRow) => void;
 }
 
@@ -56,7 +58,16 @@ interface Live {
 class CancelReason extends Error {}
 class TimeoutReason extends Error {}
 
-export function createRunExecutor({ db, store, bus, queue, models, clock, onFinished }: RunExecutorDeps) {
+export function createRunExecutor({
+  db,
+  store,
+  bus,
+  queue,
+  models,
+  clock,
+  onStarted,
+  onFinished,
+}: RunExecutorDeps) {
   const live = new Map<string, Live>();
 
   const eventRow = (
@@ -140,15 +151,20 @@ export function createRunExecutor({ db, store, bus, queue, models, clock, onFini
       );
       return;
     }
-    if (!(await store.markRunning(run.id, now))) {
-      await db.kysely.transaction().execute((trx) => queue.complete(trx, job.id));
-      return;
-    }
+    const started = eventRow(run.id, seq0 + 1, 'run.started', {});
+    const claimed = await db.kysely.transaction().execute(async (trx) => {
+      if (!(await store.markRunning(trx, run.id, now))) {
+        await queue.complete(trx, job.id);
+        return false;
+      }
+      await store.insertEvents(trx, [started]);
+      return true;
+    });
+    if (!claimed) return;
     const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [] };
     live.set(run.id, state);
-    const started = eventRow(run.id, state.seq, 'run.started', {});
-    await db.kysely.transaction().execute((trx) => store.insertEvents(trx, [started]));
     publish(started);
+    onStarted?.({ ...run, status: 'running', started_at: now });
 
     const config = JSON.parse(run.config) as RunConfig;
     const onStop = () => state.abort.abort(new Error('worker stopping'));

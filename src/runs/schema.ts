@@ -9,6 +9,20 @@ export const CreateRun = Type.Object(
       description: 'The run input, e.g. {"query": "…"}',
     }),
     metadata: Type.Optional(Metadata),
+    environment: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9_-]{0,62}$',
+        description:
+          'Run the active deployment of this environment (default production); with none there, the agent’s current configuration',
+      }),
+    ),
+    deployment_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Run this deployment of the agent (active, superseded or rolled back)',
+      }),
+    ),
     background: Type.Optional(
       Type.Boolean({ description: 'Answer 202 at once; poll GET /v2/runs/{id} or follow its events' }),
     ),

@@ -24,11 +24,33 @@ export interface CreateRunInput {
   agent_id: string;
   input: Record<string, unknown>;
   metadata?: Record<string, string>;
+  environment?: string;
+  deployment_id?: string;
   background?: boolean;
   stream?: boolean;
   timeout_ms?: number;
   queue_timeout_ms?: number;
 }
+
+/** The configuration a deployment froze, as the run engine needs it. */
+export interface ServedConfig {
+  model: string;
+  instructions: string | null;
+  parameters: Record<string, unknown>;
+  tools: string[];
+  guardrails: string | null;
+  agent_version: number;
+}
+
+/**
+ * Picks the deployment that serves a run (see src/deployments): the one named, else the active one
+ * of the environment; null = no deployment there, the agent's current configuration serves it.
+ */
+export type DeploymentResolver = (
+  orgId: string,
+  agentId: string,
+  selector: { environment?: string; deployment_id?: string },
+) => Promise<{ id: string; config: ServedConfig } | null>;
 
 export interface RunServiceDeps {
   db: Db;
@@ -39,9 +61,21 @@ export interface RunServiceDeps {
   executor: RunExecutor;
   ids: IdFactory;
   clock: Clock;
+  /** late-bound: the deployments service is built after this one */
+  resolveDeployment?: () => DeploymentResolver;
 }
 
-export function createRunService({ db, store, agents, queue, bus, executor, ids, clock }: RunServiceDeps) {
+export function createRunService({
+  db,
+  store,
+  agents,
+  queue,
+  bus,
+  executor,
+  ids,
+  clock,
+  resolveDeployment,
+}: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
     if (!row) throw notFound('run', id);
@@ -77,24 +111,37 @@ export function createRunService({ db, store, agents, queue, bus, executor, ids,
       const agent = await agents.row(principal.orgId, body.agent_id).catch(() => {
         throw notFound('agent', body.agent_id, 'agent_id');
       });
+      // a caller that brings its own config (a deployment's smoke test) is not routed
+      const served =
+        extra.config === undefined
+          ? ((await resolveDeployment?.()(principal.orgId, agent.id, body)) ?? null)
+          : null;
       const now = clock.now();
-      const config: RunConfig = {
+      const base: ServedConfig = served?.config ?? {
         model: agent.model,
         instructions: agent.instructions,
         parameters: JSON.parse(agent.parameters),
         tools: JSON.parse(agent.tools),
         guardrails: agent.guardrails,
         agent_version: agent.version,
+      };
+      const config: RunConfig = {
+        model: base.model,
+        instructions: base.instructions,
+        parameters: base.parameters,
+        tools: base.tools,
+        guardrails: base.guardrails,
+        agent_version: base.agent_version,
         stream: body.stream === true,
       };
       const row: RunRow = {
         id: ids('run'),
         org_id: principal.orgId,
         agent_id: agent.id,
-        deployment_id: null,
+        deployment_id: served?.id ?? null,
         api_key_id: principal.keyId,
         status: 'queued',
-        model: agent.model,
+        model: base.model,
         config: JSON.stringify(config),
         input: JSON.stringify(body.input),
         output: null,

@@ -31,8 +31,8 @@ export function createRunStore(db: Db) {
       return paginate(q, page);
     },
     /** queued → running; false if the run is no longer queued (cancelled, expired). */
-    async markRunning(id: string, at: number) {
-      const r = await k
+    async markRunning(trx: Kysely<Database>, id: string, at: number) {
+      const r = await trx
         .updateTable('runs')
         .set({ status: 'running', started_at: at, attempt: sql`attempt + 1` })
         .where('id', '=', id)

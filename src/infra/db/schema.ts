@@ -67,9 +67,40 @@ export interface AgentRow {
   guardrails: string | null;
   metadata: string;
   version: number;
+  /** JSON `{input, expect?}` or null: the run a deployment must pass before it goes active */
+  smoke_test: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+}
+
+export interface DeploymentRow {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  environment: string;
+  version: number;
+  status: string;
+  config: string;
+  previous_deployment_id: string | null;
+  description: string | null;
+  metadata: string;
+  failed_reason: string | null;
+  smoke_run_id: string | null;
+  log_seq: number;
+  created_at: number;
+  activated_at: number | null;
+}
+
+export interface DeploymentLogRow {
+  deployment_id: string;
+  seq: number;
+  ts: number;
+  level: string;
+  step: string;
+  message: string;
+  /** set on the lines that record a status change (streamed as `deployment.status`) */
+  status: string | null;
 }
 
 export interface RunRow {
@@ -127,4 +158,6 @@ export interface Database {
   runs: RunRow;
   run_events: RunEventRow;
   jobs: JobRow;
+  deployments: DeploymentRow;
+  deployment_logs: DeploymentLogRow;
 }

@@ -105,6 +105,7 @@ class NodeSqliteDriver implements Driver {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA busy_timeout = 5000');
+    db.exec('PRAGMA wal_autocheckpoint = 10000');
     db.exec('PRAGMA foreign_keys = ON');
     this.#connection = new NodeSqliteConnection(db);
   }

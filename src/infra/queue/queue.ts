@@ -52,6 +52,9 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
   let running = false;
   let pumping = false;
   let again = false;
+  // Whether the table may hold a ready job we have not seen: set by notify() and the fallback poll,
+  // cleared when a claim comes back empty. Saves an empty claim query every time a job finishes.
+  let dirty = true;
   let timer: NodeJS.Timeout | undefined;
   const inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
 
@@ -68,7 +71,10 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
   function schedule(ms: number) {
     if (!running) return;
     clearTimeout(timer);
-    timer = setTimeout(pump, ms);
+    timer = setTimeout(() => {
+      dirty = true;
+      void pump();
+    }, ms);
     timer.unref();
   }
 
@@ -82,9 +88,12 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     try {
       do {
         again = false;
-        while (running && inflight.size < concurrency) {
+        while (running && dirty && inflight.size < concurrency) {
           const job = await claim();
-          if (!job) break;
+          if (!job) {
+            dirty = false;
+            break;
+          }
           execute(job);
         }
       } while (again && running);
@@ -155,6 +164,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
       return id;
     },
     notify() {
+      dirty = true;
       if (running) queueMicrotask(() => void pump());
     },
     async complete(trx, jobId) {
@@ -168,6 +178,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
         .where('locked_by', 'is not', null)
         .execute();
       running = true;
+      dirty = true;
       void pump();
     },
     async stop(graceMs) {

@@ -67,4 +67,26 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_ready ON jobs (run_at);
 `,
   },
+  {
+    id: 3,
+    name: 'deployments',
+    sql: `
+ALTER TABLE agents ADD COLUMN smoke_test TEXT;
+CREATE TABLE deployments (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, environment TEXT NOT NULL,
+  version INTEGER NOT NULL, status TEXT NOT NULL, config TEXT NOT NULL, previous_deployment_id TEXT,
+  description TEXT, metadata TEXT NOT NULL, failed_reason TEXT, smoke_run_id TEXT, log_seq INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL, activated_at BIGINT
+);
+CREATE UNIQUE INDEX deployments_agent_version ON deployments (agent_id, version);
+CREATE UNIQUE INDEX deployments_one_active ON deployments (agent_id, environment) WHERE status = 'active';
+CREATE INDEX deployments_org ON deployments (org_id, id);
+CREATE INDEX deployments_org_agent ON deployments (org_id, agent_id, id);
+CREATE TABLE deployment_logs (
+  deployment_id TEXT NOT NULL, seq INTEGER NOT NULL, ts BIGINT NOT NULL, level TEXT NOT NULL, step TEXT NOT NULL,
+  message TEXT NOT NULL, status TEXT,
+  PRIMARY KEY (deployment_id, seq)
+);
+`,
+  },
 ];
