@@ -14,6 +14,8 @@ import { createAuthService } from './auth/service.ts';
 import { createSessionTokenStore } from './auth/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createDeploymentService, type DeploymentService } from './deployments/service.ts';
+import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
 import { createIdempotencyStore } from './http/idempotency/store.ts';
@@ -24,6 +26,11 @@ import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
 import { createOrganizationService } from './organizations/service.ts';
 import { createOrganizationStore } from './organizations/store.ts';
+import { createPipelineEngine, type PipelineEngine } from './pipelines/engine.ts';
+import { createInputValidator } from './pipelines/input-schema.ts';
+import { toPipelineRun } from './pipelines/present.ts';
+import { createPipelineService } from './pipelines/service.ts';
+import { createPipelineStore } from './pipelines/store.ts';
 import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 
@@ -59,7 +66,30 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
   const queue = createDbQueue({ db, ids, clock, concurrency: config.workerConcurrency });
   const runStore = createRunStore(db);
-  const executor = createRunExecutor({ db, store: runStore, bus, queue, models, clock });
+  // Deployments and runs need each other (runs are served by deployments; a deployment's smoke
+  // test is a run, and served runs are logged to it): the run side binds to it late.
+  let deployments: DeploymentService | undefined;
+  // A step run's end advances its pipeline: the engine is built after the run service it uses.
+  let pipelineEngine: PipelineEngine | undefined;
+  const runtimeLog = (log: (d: DeploymentService) => Promise<void>) => {
+    if (deployments)
+      log(deployments).catch(() => {
+        counters.internalErrors++;
+      });
+  };
+  const executor = createRunExecutor({
+    db,
+    store: runStore,
+    bus,
+    queue,
+    models,
+    clock,
+    onStarted: (run) => runtimeLog((d) => d.onRunStarted(run)),
+    onFinished: (run) => {
+      runtimeLog((d) => d.onRunFinished(run));
+      pipelineEngine?.onRunFinished(run);
+    },
+  });
   const agents = createAgentService({ store: createAgentStore(db.kysely), ids, clock, models });
   const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock });
   const services = {
@@ -72,8 +102,57 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     }),
     auth,
     agents,
-    runs: createRunService({ db, store: runStore, agents, queue, bus, executor, ids, clock }),
+    runs: createRunService({
+      db,
+      store: runStore,
+      agents,
+      queue,
+      bus,
+      executor,
+      ids,
+      clock,
+      resolveDeployment: () => deployments!.resolve,
+    }),
   };
+  deployments = createDeploymentService({
+    db,
+    store: createDeploymentStore(db),
+    agents,
+    runs: () => services.runs,
+    runRow: (id) => runStore.getById(id),
+    queue,
+    bus,
+    models,
+    ids,
+    clock,
+  });
+  const pipelineStore = createPipelineStore(db);
+  const engine = createPipelineEngine({
+    db,
+    store: pipelineStore,
+    runStore,
+    runs: () => services.runs,
+    bus,
+    queue,
+    clock,
+    present: toPipelineRun,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  pipelineEngine = engine;
+  const pipelines = createPipelineService({
+    db,
+    store: pipelineStore,
+    agents,
+    engine: () => engine,
+    queue,
+    bus,
+    ids,
+    clock,
+    inputValidator: createInputValidator(),
+  });
+  const allServices = { ...services, deployments, pipelines };
 
   const resources = {
     config,
@@ -87,11 +166,19 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queue,
     executor,
     stores: { ...stores, runs: runStore },
-    services,
+    services: allServices,
     /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
     async start() {
       await models.warmUp();
-      await queue.start({ run: (job, signal) => executor.handle(job, signal) });
+      await queue.start({
+        run: (job, signal) => executor.handle(job, signal),
+        deployment: (job) => allServices.deployments.handle(job),
+        pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
+      });
+      // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
+      void engine.recover().catch(() => {
+        counters.internalErrors++;
+      });
     },
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {

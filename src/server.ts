@@ -64,8 +64,12 @@ export async function startServer(config: Config) {
     stopping ??= (async () => {
       logger.info('stopping: draining in-flight work');
       plain?.close();
-      await app.close();
+      // Stop taking jobs and start the drain at once: app.close() alone would wait for open
+      // streams and sync waits, whose runs may be exactly what the grace period is for.
+      const closing = app.close();
       await resources.stop();
+      app.server.closeAllConnections();
+      await closing;
       await resources.close();
     })();
     return stopping;

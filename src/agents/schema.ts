@@ -43,6 +43,20 @@ const fields = {
   tools: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 64 }),
   guardrails: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
   metadata: Metadata,
+  smoke_test: Type.Union([
+    Type.Object(
+      {
+        input: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+          description: 'The run input of the smoke test',
+        }),
+        expect: Type.Optional(
+          Type.String({ maxLength: 10_000, description: 'Text the output.result must contain' }),
+        ),
+      },
+      { additionalProperties: false, description: 'A run every deployment must pass before going active' },
+    ),
+    Type.Null(),
+  ]),
 };
 
 export const CreateAgent = Type.Object(
@@ -55,6 +69,7 @@ export const CreateAgent = Type.Object(
     tools: Type.Optional(fields.tools),
     guardrails: Type.Optional(fields.guardrails),
     metadata: Type.Optional(fields.metadata),
+    smoke_test: Type.Optional(fields.smoke_test),
   },
   { additionalProperties: false },
 );
@@ -70,6 +85,7 @@ export const UpdateAgent = Type.Object(
     tools: Type.Optional(fields.tools),
     guardrails: Type.Optional(fields.guardrails),
     metadata: Type.Optional(fields.metadata),
+    smoke_test: Type.Optional(fields.smoke_test),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -87,6 +103,13 @@ export const Agent = Type.Object(
     tools: Type.Array(Type.String()),
     guardrails: Type.Union([Type.String(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.String()),
+    smoke_test: Type.Union([
+      Type.Object({
+        input: Type.Record(Type.String(), Type.Unknown()),
+        expect: Type.Optional(Type.String()),
+      }),
+      Type.Null(),
+    ]),
     version: Type.Integer(),
     created_at: Timestamp,
     updated_at: Timestamp,

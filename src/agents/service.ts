@@ -27,6 +27,10 @@ export function toAgent(row: AgentRow) {
     tools: JSON.parse(row.tools) as string[],
     guardrails: row.guardrails,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
+    smoke_test:
+      row.smoke_test === null
+        ? null
+        : (JSON.parse(row.smoke_test) as { input: Record<string, unknown>; expect?: string }),
     version: row.version,
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
@@ -63,6 +67,7 @@ export function createAgentService({ store, ids, clock, models }: AgentServiceDe
         tools: JSON.stringify(body.tools ?? []),
         guardrails: body.guardrails ?? null,
         metadata: JSON.stringify(body.metadata ?? {}),
+        smoke_test: body.smoke_test ? JSON.stringify(body.smoke_test) : null,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -93,6 +98,9 @@ export function createAgentService({ store, ids, clock, models }: AgentServiceDe
         ...(body.tools !== undefined && { tools: JSON.stringify(body.tools) }),
         ...(body.guardrails !== undefined && { guardrails: body.guardrails }),
         ...(body.metadata !== undefined && { metadata: JSON.stringify(body.metadata) }),
+        ...(body.smoke_test !== undefined && {
+          smoke_test: body.smoke_test === null ? null : JSON.stringify(body.smoke_test),
+        }),
         version: current.version + 1,
         updated_at: clock.now(),
       };

@@ -115,7 +115,8 @@ export function createRunExecutor({
       await db.kysely.transaction().execute((trx) => queue.complete(trx, job.id));
       return;
     }
-    const seq0 = await store.lastSeq(run.id);
+    // A queued run has exactly its run.created event (seq 1); only a recovered one needs a lookup.
+    const seq0 = run.status === 'queued' ? 1 : await store.lastSeq(run.id);
     if (run.status === 'running') {
       await finish(
         run,

@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { agentRoutes } from '../agents/routes.ts';
 import { apiKeyRoutes } from '../api-keys/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
+import { deploymentRoutes } from '../deployments/routes.ts';
 import { ApiError, ErrorTypes } from '../errors.ts';
 import { organizationRoutes } from '../organizations/routes.ts';
+import { pipelineRoutes } from '../pipelines/routes.ts';
 import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
 
@@ -36,4 +38,6 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
   await app.register(authRoutes(resources), { prefix: '/v2' });
   await app.register(agentRoutes(resources), { prefix: '/v2' });
   await app.register(runRoutes(resources), { prefix: '/v2' });
+  await app.register(pipelineRoutes(resources), { prefix: '/v2' });
+  await app.register(deploymentRoutes(resources), { prefix: '/v2' });
 }

@@ -80,6 +80,7 @@ export const runRoutes =
           principalOf(request).orgId,
           {
             agent_id: q.agent_id,
+            pipeline_run_id: q.pipeline_run_id,
             status: q.status,
             created_after: q.created_after ? Date.parse(q.created_after) : undefined,
             created_before: q.created_before ? Date.parse(q.created_before) : undefined,

@@ -50,6 +50,9 @@ export const ListRunsQuery = Type.Object(
   {
     ...ListQuery.properties,
     agent_id: Type.Optional(Type.String({ maxLength: 64 })),
+    pipeline_run_id: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Only the step runs of this pipeline run' }),
+    ),
     status: Type.Optional(
       Type.Array(status, { maxItems: 7, description: 'One or several statuses (repeat the parameter)' }),
     ),

@@ -2,6 +2,8 @@
  * Runs: accept (validate, snapshot the agent, insert the run and its job in one transaction), read,
  * list, cancel, and wait for or follow a run's events. Execution is the engine's (run-executor.ts).
  */
+
+import type { Kysely } from 'kysely';
 import type { AgentService } from '../agents/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
@@ -12,7 +14,7 @@ import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
-import type { RunRow } from '../infra/db/schema.ts';
+import type { Database, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
 import { type RunConfig, toRun } from './present.ts';
@@ -51,6 +53,11 @@ export type DeploymentResolver = (
   agentId: string,
   selector: { environment?: string; deployment_id?: string },
 ) => Promise<{ id: string; config: ServedConfig } | null>;
+
+export interface PreparedRun {
+  row: RunRow;
+  created: RunEvent;
+}
 
 export interface RunServiceDeps {
   db: Db;
@@ -106,76 +113,98 @@ export function createRunService({
     };
   }
 
+  /** Everything create does before writing: look-ups and the row (no transaction held meanwhile). */
+  async function prepare(
+    principal: Principal,
+    body: CreateRunInput,
+    extra: Partial<RunRow> = {},
+  ): Promise<PreparedRun> {
+    const agent = await agents.row(principal.orgId, body.agent_id).catch(() => {
+      throw notFound('agent', body.agent_id, 'agent_id');
+    });
+    // a caller that brings its own config (a deployment's smoke test) is not routed
+    const served =
+      extra.config === undefined
+        ? ((await resolveDeployment?.()(principal.orgId, agent.id, body)) ?? null)
+        : null;
+    const now = clock.now();
+    const base: ServedConfig = served?.config ?? {
+      model: agent.model,
+      instructions: agent.instructions,
+      parameters: JSON.parse(agent.parameters),
+      tools: JSON.parse(agent.tools),
+      guardrails: agent.guardrails,
+      agent_version: agent.version,
+    };
+    const config: RunConfig = {
+      model: base.model,
+      instructions: base.instructions,
+      parameters: base.parameters,
+      tools: base.tools,
+      guardrails: base.guardrails,
+      agent_version: base.agent_version,
+      stream: body.stream === true,
+    };
+    const row: RunRow = {
+      id: ids('run'),
+      org_id: principal.orgId,
+      agent_id: agent.id,
+      deployment_id: served?.id ?? null,
+      api_key_id: principal.keyId,
+      status: 'queued',
+      model: base.model,
+      config: JSON.stringify(config),
+      input: JSON.stringify(body.input),
+      output: null,
+      error: null,
+      metadata: JSON.stringify(body.metadata ?? {}),
+      latency_ms: null,
+      input_tokens: null,
+      output_tokens: null,
+      timeout_ms: body.timeout_ms ?? DEFAULT_RUN_TIMEOUT_MS,
+      queue_timeout_ms: body.queue_timeout_ms ?? null,
+      pipeline_run_id: null,
+      step_id: null,
+      attempt: 0,
+      created_at: now,
+      started_at: null,
+      completed_at: null,
+      ...extra,
+    };
+    const created: RunEvent = {
+      type: 'run.created',
+      sequence_number: 1,
+      run_id: row.id,
+      created_at: iso(now)!,
+      run: toRun(row),
+    };
+    return { row, created };
+  }
+
+  /** Writes a prepared run, its `run.created` event and its job in the caller's transaction. */
+  async function insertPrepared(trx: Kysely<Database>, { row, created }: PreparedRun) {
+    await store.insert(trx, row);
+    await store.insertEvents(trx, [
+      {
+        run_id: row.id,
+        seq: 1,
+        type: created.type,
+        data: JSON.stringify(created),
+        created_at: row.created_at,
+      },
+    ]);
+    await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
+  }
+
   return {
     async create(principal: Principal, body: CreateRunInput, extra: Partial<RunRow> = {}) {
-      const agent = await agents.row(principal.orgId, body.agent_id).catch(() => {
-        throw notFound('agent', body.agent_id, 'agent_id');
-      });
-      // a caller that brings its own config (a deployment's smoke test) is not routed
-      const served =
-        extra.config === undefined
-          ? ((await resolveDeployment?.()(principal.orgId, agent.id, body)) ?? null)
-          : null;
-      const now = clock.now();
-      const base: ServedConfig = served?.config ?? {
-        model: agent.model,
-        instructions: agent.instructions,
-        parameters: JSON.parse(agent.parameters),
-        tools: JSON.parse(agent.tools),
-        guardrails: agent.guardrails,
-        agent_version: agent.version,
-      };
-      const config: RunConfig = {
-        model: base.model,
-        instructions: base.instructions,
-        parameters: base.parameters,
-        tools: base.tools,
-        guardrails: base.guardrails,
-        agent_version: base.agent_version,
-        stream: body.stream === true,
-      };
-      const row: RunRow = {
-        id: ids('run'),
-        org_id: principal.orgId,
-        agent_id: agent.id,
-        deployment_id: served?.id ?? null,
-        api_key_id: principal.keyId,
-        status: 'queued',
-        model: base.model,
-        config: JSON.stringify(config),
-        input: JSON.stringify(body.input),
-        output: null,
-        error: null,
-        metadata: JSON.stringify(body.metadata ?? {}),
-        latency_ms: null,
-        input_tokens: null,
-        output_tokens: null,
-        timeout_ms: body.timeout_ms ?? DEFAULT_RUN_TIMEOUT_MS,
-        queue_timeout_ms: body.queue_timeout_ms ?? null,
-        pipeline_run_id: null,
-        step_id: null,
-        attempt: 0,
-        created_at: now,
-        started_at: null,
-        completed_at: null,
-        ...extra,
-      };
-      const created: RunEvent = {
-        type: 'run.created',
-        sequence_number: 1,
-        run_id: row.id,
-        created_at: iso(now)!,
-        run: toRun(row),
-      };
-      await db.kysely.transaction().execute(async (trx) => {
-        await store.insert(trx, row);
-        await store.insertEvents(trx, [
-          { run_id: row.id, seq: 1, type: created.type, data: JSON.stringify(created), created_at: now },
-        ]);
-        await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
-      });
-      return { row, created };
+      const prepared = await prepare(principal, body, extra);
+      await db.kysely.transaction().execute((trx) => insertPrepared(trx, prepared));
+      return prepared;
     },
+    /** create in two halves, for a caller that inserts runs in its own transaction (pipelines). */
+    prepare,
+    insertPrepared,
 
     /** Start executing accepted runs (after the caller subscribed to what it wants to see). */
     kick: () => queue.notify(),

@@ -101,7 +101,8 @@ export async function startChildServer(
       });
     },
     async kill(signal = 'SIGKILL') {
-      if (proc.exitCode !== null) return proc.exitCode;
+      // killed by a signal already: exitCode stays null and 'exit' will not fire again
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
       const [code] = await once(proc, 'exit');
       return code as number | null;

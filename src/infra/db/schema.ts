@@ -148,6 +148,53 @@ export interface JobRow {
   created_at: number;
 }
 
+export interface PipelineRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string | null;
+  version: number;
+  /** JSON: the validated definition with defaults applied (PipelineDefinition) */
+  definition: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface PipelineRunRow {
+  id: string;
+  org_id: string;
+  pipeline_id: string;
+  pipeline_version: number;
+  /** the key that triggered it: step runs are created on its behalf */
+  api_key_id: string | null;
+  status: string;
+  /** JSON snapshot of the definition at trigger time: a later PATCH does not change a started run */
+  definition: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  /** JSON: step id → StepRecord (src/pipelines/engine.ts) */
+  steps: string;
+  metadata: string;
+  tokens_used: number;
+  /** bumped by every state transition: optimistic concurrency between engines */
+  state_version: number;
+  event_seq: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export interface PipelineRunEventRow {
+  pipeline_run_id: string;
+  seq: number;
+  type: string;
+  data: string;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   api_keys: ApiKeyRow;
@@ -158,6 +205,9 @@ export interface Database {
   runs: RunRow;
   run_events: RunEventRow;
   jobs: JobRow;
+  pipelines: PipelineRow;
+  pipeline_runs: PipelineRunRow;
+  pipeline_run_events: PipelineRunEventRow;
   deployments: DeploymentRow;
   deployment_logs: DeploymentLogRow;
 }

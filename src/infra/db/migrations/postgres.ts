@@ -89,4 +89,28 @@ CREATE TABLE deployment_logs (
 );
 `,
   },
+  {
+    id: 4,
+    name: 'pipelines',
+    sql: `
+CREATE TABLE pipelines (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT, version INTEGER NOT NULL,
+  definition TEXT NOT NULL, metadata TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT
+);
+CREATE INDEX pipelines_org ON pipelines (org_id, deleted_at, id);
+CREATE TABLE pipeline_runs (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, pipeline_version INTEGER NOT NULL,
+  api_key_id TEXT, status TEXT NOT NULL, definition TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT,
+  steps TEXT NOT NULL, metadata TEXT NOT NULL, tokens_used BIGINT NOT NULL DEFAULT 0, state_version INTEGER NOT NULL DEFAULT 0,
+  event_seq INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, started_at BIGINT, completed_at BIGINT
+);
+CREATE INDEX pipeline_runs_org_pipeline ON pipeline_runs (org_id, pipeline_id, id);
+CREATE INDEX pipeline_runs_unfinished ON pipeline_runs (status) WHERE status IN ('queued', 'running');
+CREATE TABLE pipeline_run_events (
+  pipeline_run_id TEXT NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, created_at BIGINT NOT NULL,
+  PRIMARY KEY (pipeline_run_id, seq)
+);
+CREATE INDEX runs_pipeline_run ON runs (pipeline_run_id) WHERE pipeline_run_id IS NOT NULL;
+`,
+  },
 ];

@@ -89,4 +89,28 @@ CREATE TABLE deployment_logs (
 );
 `,
   },
+  {
+    id: 4,
+    name: 'pipelines',
+    sql: `
+CREATE TABLE pipelines (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT, version INTEGER NOT NULL,
+  definition TEXT NOT NULL, metadata TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER
+);
+CREATE INDEX pipelines_org ON pipelines (org_id, deleted_at, id);
+CREATE TABLE pipeline_runs (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, pipeline_version INTEGER NOT NULL,
+  api_key_id TEXT, status TEXT NOT NULL, definition TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT,
+  steps TEXT NOT NULL, metadata TEXT NOT NULL, tokens_used INTEGER NOT NULL DEFAULT 0, state_version INTEGER NOT NULL DEFAULT 0,
+  event_seq INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, started_at INTEGER, completed_at INTEGER
+);
+CREATE INDEX pipeline_runs_org_pipeline ON pipeline_runs (org_id, pipeline_id, id);
+CREATE INDEX pipeline_runs_unfinished ON pipeline_runs (status) WHERE status IN ('queued', 'running');
+CREATE TABLE pipeline_run_events (
+  pipeline_run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (pipeline_run_id, seq)
+);
+CREATE INDEX runs_pipeline_run ON runs (pipeline_run_id) WHERE pipeline_run_id IS NOT NULL;
+`,
+  },
 ];

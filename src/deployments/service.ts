@@ -1,0 +1,564 @@
+/**
+ * Deployments: immutable, numbered snapshots of an agent's configuration, promoted per environment.
+ *
+ *   pending ──job──▶ validating ──all steps pass──▶ active ──newer one activates──▶ superseded
+ *                        │                            └──rollback──▶ rolled_back
+ *                        └──a step fails──▶ failed       (the active deployment is untouched)
+ *
+ * Validation runs as a durable 'deployment' job, so POST answers 202 at once and a crash mid-way is
+ * recovered (the job runs again and repeats the steps). The smoke test is a real run; the job does
+ * not wait for it while holding a worker slot (with one worker that would deadlock): it starts the
+ * run, records it on the deployment, and re-schedules itself; the run's end wakes the job early.
+ *
+ * "Exactly one active per (agent, environment)" is the partial unique index `deployments_one_active`;
+ * activation and rollback are conditional updates in one transaction that holds the agent's lock,
+ * so concurrent activations take turns. Of several concurrent deploys the highest version wins: a
+ * deployment that finishes validating after a newer one went active is superseded, never active.
+ *
+ * Every step, status change and served run is a log line with a per-deployment sequence number,
+ * streamed as `deployment.log` / `deployment.status` events.
+ */
+import type { AgentService } from '../agents/service.ts';
+import type { Principal } from '../auth/principal.ts';
+import { type Clock, iso } from '../clock.ts';
+import type { ModelRegistry } from '../engine/providers/index.ts';
+import { notFound, unprocessable } from '../errors.ts';
+import { builtinTemplates } from '../guardrails/templates.ts';
+import type { IdFactory } from '../ids.ts';
+import type { Bus } from '../infra/bus/bus.ts';
+import type { Db } from '../infra/db/db.ts';
+import type { PageParams } from '../infra/db/paginate.ts';
+import type { DeploymentLogRow, DeploymentRow, JobRow, RunRow } from '../infra/db/schema.ts';
+import type { Queue } from '../infra/queue/queue.ts';
+import { isTerminal } from '../runs/events.ts';
+import type { RunConfig } from '../runs/present.ts';
+import type { DeploymentResolver, RunService, ServedConfig } from '../runs/service.ts';
+import type { CreateDeploymentBody, DeploymentStatus } from './schema.ts';
+import type { DeploymentFilters, DeploymentStore } from './store.ts';
+
+/** How long a validating job sleeps before looking at its smoke run again (the run's end wakes it). */
+const SMOKE_RECHECK_MS = 1_000;
+const BUILTIN_POLICIES = ['none', 'baseline', 'pii-redact', 'pii-block', 'strict'];
+
+export interface DeploymentConfig extends ServedConfig {
+  name: string;
+  smoke_test: { input: Record<string, unknown>; expect?: string } | null;
+}
+
+export interface DeploymentEvent {
+  type: 'deployment.log' | 'deployment.status';
+  sequence_number: number;
+  deployment_id: string;
+  ts: string;
+  level: string;
+  step: string;
+  message: string;
+  status?: string;
+}
+
+export const deploymentTopic = (id: string) => `deployment:${id}`;
+/** Statuses after which nothing more is logged. */
+export const isFinalDeploymentStatus = (s: string) =>
+  s === 'failed' || s === 'superseded' || s === 'rolled_back';
+
+export function toDeployment(row: DeploymentRow) {
+  return {
+    id: row.id,
+    object: 'deployment' as const,
+    agent_id: row.agent_id,
+    environment: row.environment,
+    version: row.version,
+    status: row.status as DeploymentStatus,
+    config: JSON.parse(row.config) as DeploymentConfig,
+    previous_deployment_id: row.previous_deployment_id,
+    description: row.description,
+    created_at: iso(row.created_at)!,
+    activated_at: iso(row.activated_at),
+    failed_reason: row.failed_reason,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+  };
+}
+export type Deployment = ReturnType<typeof toDeployment>;
+
+export const toLogLine = (r: DeploymentLogRow) => ({
+  sequence_number: r.seq,
+  ts: iso(r.ts)!,
+  level: r.level as 'info' | 'warn' | 'error',
+  step: r.step,
+  message: r.message,
+});
+
+export const toEvent = (r: DeploymentLogRow): DeploymentEvent => ({
+  type: r.status === null ? 'deployment.log' : 'deployment.status',
+  deployment_id: r.deployment_id,
+  ...toLogLine(r),
+  ...(r.status !== null && { status: r.status }),
+});
+
+export interface DeploymentServiceDeps {
+  db: Db;
+  store: DeploymentStore;
+  agents: AgentService;
+  runs: () => RunService;
+  /** a run as stored, whatever its organization (the smoke run) */
+  runRow: (id: string) => Promise<RunRow | undefined>;
+  queue: Queue;
+  bus: Bus;
+  models: ModelRegistry;
+  ids: IdFactory;
+  clock: Clock;
+}
+
+type Line = { level?: 'info' | 'warn' | 'error'; step: string; message: string; status?: DeploymentStatus };
+
+class StepFailed extends Error {
+  readonly step: string;
+  constructor(step: string, message: string) {
+    super(message);
+    this.step = step;
+  }
+}
+
+export function createDeploymentService(deps: DeploymentServiceDeps) {
+  const { db, store, agents, queue, bus, models, ids, clock } = deps;
+  const k = db.kysely;
+
+  async function mustGet(orgId: string, id: string) {
+    const row = await store.get(orgId, id);
+    if (!row) throw notFound('deployment', id);
+    return row;
+  }
+
+  const publish = (rows: DeploymentLogRow[]) => {
+    for (const r of rows) bus.publish(deploymentTopic(r.deployment_id), toEvent(r));
+  };
+
+  const appendIn = (trx: typeof k, deploymentId: string, line: Line) =>
+    store.appendLog(trx, {
+      deployment_id: deploymentId,
+      ts: clock.now(),
+      level: line.level ?? 'info',
+      step: line.step,
+      message: line.message,
+      status: line.status ?? null,
+    });
+
+  async function log(deploymentId: string, line: Line) {
+    const row = await k.transaction().execute((trx) => appendIn(trx, deploymentId, line));
+    publish([row]);
+  }
+
+  /** The job's end: removes this job, optionally scheduling the next look. */
+  async function endJob(trx: typeof k, job: JobRow, recheckAt?: number) {
+    await queue.complete(trx, job.id);
+    if (recheckAt !== undefined)
+      await queue.enqueue(trx, { kind: 'deployment', ref_id: job.ref_id, run_at: recheckAt });
+  }
+
+  async function fail(dep: DeploymentRow, job: JobRow, step: string, reason: string) {
+    const rows = await k.transaction().execute(async (trx) => {
+      await endJob(trx, job);
+      const ok = await store.transition(trx, dep.id, ['pending', 'validating'], {
+        status: 'failed',
+        failed_reason: reason,
+      });
+      if (!ok) return [];
+      return [
+        await appendIn(trx, dep.id, { level: 'error', step, message: reason }),
+        await appendIn(trx, dep.id, {
+          level: 'error',
+          step: 'status',
+          message: 'Deployment failed; the active deployment is unchanged',
+          status: 'failed',
+        }),
+      ];
+    });
+    publish(rows);
+  }
+
+  async function activate(dep: DeploymentRow, job: JobRow) {
+    const rows = await k.transaction().execute(async (trx) => {
+      await endJob(trx, job);
+      await store.lockAgent(trx, dep.agent_id);
+      const out: DeploymentLogRow[] = [];
+      const current = await store.active(dep.agent_id, dep.environment, trx);
+      if (current && current.version > dep.version) {
+        if (await store.transition(trx, dep.id, ['validating'], { status: 'superseded' })) {
+          out.push(
+            await appendIn(trx, dep.id, {
+              level: 'warn',
+              step: 'status',
+              message: `Not activated: version ${current.version} (${current.id}) is already active in ${dep.environment}`,
+              status: 'superseded',
+            }),
+          );
+        }
+        return out;
+      }
+      const now = clock.now();
+      if (current) {
+        await store.transition(trx, current.id, ['active'], { status: 'superseded' });
+        out.push(
+          await appendIn(trx, current.id, {
+            step: 'status',
+            message: `Superseded by version ${dep.version} (${dep.id})`,
+            status: 'superseded',
+          }),
+        );
+      }
+      const ok = await store.transition(trx, dep.id, ['validating'], {
+        status: 'active',
+        activated_at: now,
+        previous_deployment_id: current?.id ?? null,
+      });
+      if (!ok) throw new Error(`deployment ${dep.id} left validating during activation`);
+      out.push(
+        await appendIn(trx, dep.id, {
+          step: 'status',
+          message: `Version ${dep.version} is active in ${dep.environment}${current ? `, replacing version ${current.version}` : ''}`,
+          status: 'active',
+        }),
+      );
+      return out;
+    });
+    publish(rows);
+  }
+
+  /** Steps that need no run: configuration shape, model provider, guardrail policy. */
+  async function staticChecks(dep: DeploymentRow) {
+    let config: DeploymentConfig;
+    try {
+      config = JSON.parse(dep.config) as DeploymentConfig;
+    } catch {
+      throw new StepFailed('config', 'The configuration snapshot is not valid JSON');
+    }
+    const wellFormed =
+      typeof config.model === 'string' &&
+      config.model.length > 0 &&
+      (config.instructions === null || typeof config.instructions === 'string') &&
+      typeof config.parameters === 'object' &&
+      config.parameters !== null &&
+      !Array.isArray(config.parameters) &&
+      Array.isArray(config.tools) &&
+      config.tools.every((t) => typeof t === 'string');
+    if (!wellFormed) throw new StepFailed('config', 'The configuration is malformed');
+    await log(dep.id, { step: 'config', message: 'Configuration is well-formed' });
+    try {
+      models.validate(config.model);
+    } catch (err) {
+      throw new StepFailed('model', `Model '${config.model}' is not resolvable: ${(err as Error).message}`);
+    }
+    if (!models.isConfigured(config.model))
+      throw new StepFailed('model', `The provider of '${config.model}' is not configured on this server`);
+    await log(dep.id, {
+      step: 'model',
+      message: `Model '${config.model}' resolves to a configured provider`,
+    });
+    if (config.guardrails !== null && !BUILTIN_POLICIES.includes(config.guardrails))
+      throw new StepFailed(
+        'guardrails',
+        `Unknown guardrail policy '${config.guardrails}' (known: ${Object.keys(builtinTemplates).join(', ')})`,
+      );
+    await log(dep.id, {
+      step: 'guardrails',
+      message:
+        config.guardrails === null
+          ? 'No guardrail policy'
+          : `Guardrail policy '${config.guardrails}' is known`,
+    });
+    return config;
+  }
+
+  async function startSmokeRun(dep: DeploymentRow, config: DeploymentConfig, job: JobRow) {
+    const smoke = config.smoke_test!;
+    const runConfig: RunConfig = {
+      model: config.model,
+      instructions: config.instructions,
+      parameters: config.parameters,
+      tools: config.tools,
+      guardrails: config.guardrails,
+      agent_version: config.agent_version,
+      stream: false,
+    };
+    // The smoke run is the organization's own (it shows in its runs), on no API key.
+    const system = { orgId: dep.org_id, keyId: null } as unknown as Principal;
+    const runs = deps.runs();
+    const { row } = await runs.create(
+      system,
+      { agent_id: dep.agent_id, input: smoke.input, metadata: { deployment_smoke_test: dep.id } },
+      {
+        config: JSON.stringify(runConfig),
+        model: config.model,
+        deployment_id: dep.id,
+        api_key_id: null,
+      },
+    );
+    const logged = await k.transaction().execute(async (trx) => {
+      await store.setSmokeRun(trx, dep.id, row.id);
+      await endJob(trx, job, clock.now() + SMOKE_RECHECK_MS);
+      return appendIn(trx, dep.id, { step: 'smoke_test', message: `Smoke run ${row.id} started` });
+    });
+    publish([logged]);
+    runs.kick();
+    // it may have finished before the re-check was scheduled: then wake that job now
+    const after = await deps.runRow(row.id);
+    if (after && isTerminal(after.status)) await wake(dep.id);
+  }
+
+  async function wake(deploymentId: string) {
+    await store.wakeJob(deploymentId, clock.now());
+    queue.notify();
+  }
+
+  async function judgeSmokeRun(dep: DeploymentRow, config: DeploymentConfig, job: JobRow) {
+    const run = await deps.runRow(dep.smoke_run_id!);
+    if (!run) throw new StepFailed('smoke_test', `Smoke run ${dep.smoke_run_id} is missing`);
+    if (!isTerminal(run.status)) {
+      await k.transaction().execute((trx) => endJob(trx, job, clock.now() + SMOKE_RECHECK_MS));
+      const again = await deps.runRow(run.id);
+      if (again && isTerminal(again.status)) await wake(dep.id);
+      return false;
+    }
+    if (run.status !== 'completed') {
+      const error = run.error ? (JSON.parse(run.error) as { code: string; message: string }) : null;
+      throw new StepFailed(
+        'smoke_test',
+        `Smoke run ${run.id} ${run.status}${error ? `: ${error.code}: ${error.message}` : ''}`,
+      );
+    }
+    const result = run.output ? (JSON.parse(run.output) as { result?: unknown }).result : undefined;
+    const expect = config.smoke_test?.expect;
+    if (typeof expect === 'string' && !(typeof result === 'string' && result.includes(expect)))
+      throw new StepFailed(
+        'smoke_test',
+        `Smoke run ${run.id} completed but its output does not contain ${JSON.stringify(expect)}`,
+      );
+    await log(dep.id, { step: 'smoke_test', message: `Smoke run ${run.id} passed` });
+    return true;
+  }
+
+  /** The 'deployment' job: one pass of the validation state machine (see the header). */
+  async function handle(job: JobRow): Promise<void> {
+    let dep = await store.getById(job.ref_id);
+    if (!dep || (dep.status !== 'pending' && dep.status !== 'validating')) {
+      await k.transaction().execute((trx) => queue.complete(trx, job.id));
+      return;
+    }
+    if (dep.status === 'pending') {
+      const rows = await k.transaction().execute(async (trx) => {
+        if (!(await store.transition(trx, dep!.id, ['pending'], { status: 'validating' }))) return [];
+        return [
+          await appendIn(trx, dep!.id, { step: 'status', message: 'Validating', status: 'validating' }),
+        ];
+      });
+      publish(rows);
+      dep = { ...dep, status: 'validating' };
+    }
+    try {
+      const config =
+        dep.smoke_run_id === null ? await staticChecks(dep) : (JSON.parse(dep.config) as DeploymentConfig);
+      if (config.smoke_test && dep.smoke_run_id === null) {
+        await startSmokeRun(dep, config, job);
+        return;
+      }
+      if (config.smoke_test) {
+        if (!(await judgeSmokeRun(dep, config, job))) return;
+      } else {
+        await log(dep.id, { step: 'smoke_test', message: 'No smoke test configured; skipped' });
+      }
+      await activate(dep, job);
+    } catch (err) {
+      if (!(err instanceof StepFailed)) throw err;
+      await fail(dep, job, err.step, err.message);
+    }
+  }
+
+  /** Which deployment serves a run (see DeploymentResolver). */
+  const resolve: DeploymentResolver = async (orgId, agentId, selector) => {
+    let dep: DeploymentRow | undefined;
+    if (selector.deployment_id !== undefined) {
+      dep = await store.get(orgId, selector.deployment_id);
+      if (!dep) throw notFound('deployment', selector.deployment_id, 'deployment_id');
+      if (dep.agent_id !== agentId)
+        throw unprocessable(
+          'deployment_agent_mismatch',
+          `Deployment ${dep.id} is not of agent ${agentId}`,
+          'deployment_id',
+        );
+      if (selector.environment !== undefined && selector.environment !== dep.environment)
+        throw unprocessable(
+          'deployment_environment_mismatch',
+          `Deployment ${dep.id} is in environment '${dep.environment}'`,
+          'environment',
+        );
+      if (!['active', 'superseded', 'rolled_back'].includes(dep.status))
+        throw unprocessable(
+          'deployment_not_runnable',
+          `Deployment ${dep.id} is ${dep.status}; only a deployment that passed validation can serve runs`,
+          'deployment_id',
+        );
+    } else {
+      dep = await store.active(agentId, selector.environment ?? 'production');
+      if (!dep) return null;
+    }
+    return { id: dep.id, config: JSON.parse(dep.config) as DeploymentConfig };
+  };
+
+  /** Runtime lines: each run a deployment serves. Best effort: never fails the run. */
+  async function onRun(run: RunRow, phase: 'started' | 'finished') {
+    if (!run.deployment_id) return;
+    const dep = await store.getById(run.deployment_id);
+    if (!dep) return;
+    const smoke = dep.smoke_run_id === run.id;
+    const step = smoke ? 'smoke_test' : 'runtime';
+    if (phase === 'started') {
+      await log(dep.id, { step, message: `Run ${run.id} started` });
+      return;
+    }
+    if (run.status === 'completed') {
+      await log(dep.id, { step, message: `Run ${run.id} finished in ${run.latency_ms ?? 0} ms` });
+    } else {
+      const error = run.error ? (JSON.parse(run.error) as { code: string; message: string }) : null;
+      await log(dep.id, {
+        level: 'warn',
+        step,
+        message: `Run ${run.id} ${run.status}${error ? `: ${error.code}: ${error.message}` : ''}`,
+      });
+    }
+    if (smoke) await wake(dep.id);
+  }
+
+  return {
+    async create(orgId: string, body: CreateDeploymentBody) {
+      const agent = await agents.row(orgId, body.agent_id).catch(() => {
+        throw notFound('agent', body.agent_id, 'agent_id');
+      });
+      const config: DeploymentConfig = {
+        name: agent.name,
+        model: agent.model,
+        instructions: agent.instructions,
+        parameters: JSON.parse(agent.parameters),
+        tools: JSON.parse(agent.tools),
+        guardrails: agent.guardrails,
+        smoke_test: agent.smoke_test === null ? null : JSON.parse(agent.smoke_test),
+        agent_version: agent.version,
+      };
+      const now = clock.now();
+      const environment = body.environment ?? 'production';
+      const { row, logged } = await k.transaction().execute(async (trx) => {
+        await store.lockAgent(trx, agent.id);
+        const row: DeploymentRow = {
+          id: ids('dep'),
+          org_id: orgId,
+          agent_id: agent.id,
+          environment,
+          version: await store.nextVersion(trx, agent.id),
+          status: 'pending',
+          config: JSON.stringify(config),
+          previous_deployment_id: null,
+          description: body.description ?? null,
+          metadata: JSON.stringify(body.metadata ?? {}),
+          failed_reason: null,
+          smoke_run_id: null,
+          log_seq: 0,
+          created_at: now,
+          activated_at: null,
+        };
+        await store.insert(trx, row);
+        const logged = await appendIn(trx, row.id, {
+          step: 'status',
+          message: `Version ${row.version} of agent ${agent.id} (agent version ${agent.version}) created for ${environment}`,
+          status: 'pending',
+        });
+        await queue.enqueue(trx, { kind: 'deployment', ref_id: row.id });
+        return { row: { ...row, log_seq: 1 }, logged };
+      });
+      publish([logged]);
+      queue.notify();
+      return toDeployment(row);
+    },
+    async get(orgId: string, id: string) {
+      return toDeployment(await mustGet(orgId, id));
+    },
+    async list(orgId: string, filters: DeploymentFilters, page: PageParams) {
+      const { rows, has_more } = await store.list(orgId, filters, page);
+      return { data: rows.map(toDeployment), has_more };
+    },
+
+    /** Returns the environment to the deployment active before `id`; answers the now-active one. */
+    async rollback(orgId: string, id: string) {
+      await mustGet(orgId, id);
+      const { target, rows } = await k.transaction().execute(async (trx) => {
+        const first = await store.get(orgId, id, trx);
+        if (!first) throw notFound('deployment', id);
+        await store.lockAgent(trx, first.agent_id);
+        const dep = (await store.get(orgId, id, trx))!;
+        if (dep.status !== 'active')
+          throw unprocessable(
+            'not_active',
+            `Deployment ${id} is ${dep.status}; only the active deployment of an environment can be rolled back`,
+            'id',
+          );
+        let target: DeploymentRow | undefined;
+        const seen = new Set<string>([dep.id]);
+        for (let prev = dep.previous_deployment_id; prev && !seen.has(prev); ) {
+          seen.add(prev);
+          const p = await store.getById(prev, trx);
+          if (!p) break;
+          if (p.status === 'superseded') {
+            target = p;
+            break;
+          }
+          prev = p.previous_deployment_id;
+        }
+        if (!target)
+          throw unprocessable(
+            'nothing_to_roll_back_to',
+            `No deployment was active in ${dep.environment} before ${id}`,
+            'id',
+          );
+        const now = clock.now();
+        await store.transition(trx, dep.id, ['active'], { status: 'rolled_back' });
+        await store.transition(trx, target.id, ['superseded'], { status: 'active', activated_at: now });
+        const rows = [
+          await appendIn(trx, dep.id, {
+            level: 'warn',
+            step: 'rollback',
+            message: `Rolled back: version ${target.version} (${target.id}) is active in ${dep.environment} again`,
+            status: 'rolled_back',
+          }),
+          await appendIn(trx, target.id, {
+            step: 'rollback',
+            message: `Active again: version ${dep.version} (${dep.id}) was rolled back`,
+            status: 'active',
+          }),
+        ];
+        return { target: { ...target, status: 'active', activated_at: now }, rows };
+      });
+      publish(rows);
+      return toDeployment(target);
+    },
+
+    async logs(orgId: string, id: string, afterSeq: number, limit: number) {
+      await mustGet(orgId, id);
+      const rows = await store.logsAfter(id, afterSeq, limit + 1);
+      const has_more = rows.length > limit;
+      if (has_more) rows.pop();
+      return { data: rows.map(toLogLine), has_more };
+    },
+    /** Stored events after `afterSeq`, and the deployment's status as it stands. */
+    async eventsAfter(orgId: string, id: string, afterSeq: number) {
+      const row = await mustGet(orgId, id);
+      const events = (await store.logsAfter(id, afterSeq)).map(toEvent);
+      return { events, status: row.status };
+    },
+    subscribe: (id: string, listener: (e: DeploymentEvent) => void) =>
+      bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent)),
+
+    handle,
+    resolve,
+    onRunStarted: (run: RunRow) => onRun(run, 'started'),
+    onRunFinished: (run: RunRow) => onRun(run, 'finished'),
+  };
+}
+export type DeploymentService = ReturnType<typeof createDeploymentService>;

@@ -1,0 +1,114 @@
+/**
+ * Request and response schemas of the pipeline routes. Definition bodies are documented here but
+ * validated by definition.ts (422 with the exact `param`), so their fields are typed loosely.
+ */
+import Type, { type Static } from 'typebox';
+import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+import { PipelineRunStatusList } from './engine.ts';
+
+const any = (description: string) => Type.Unknown({ description });
+
+const definitionFields = {
+  name: any('Display name (1–200 characters)'),
+  description: any('Free text (up to 2,000 characters)'),
+  input_schema: any('JSON Schema (2020-12) every trigger’s `input` must satisfy'),
+  steps: any(
+    'The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`',
+  ),
+  output: any('JSON template of the pipeline run’s output (default: the final steps’ outputs by id)'),
+  metadata: any('Your own key/value pairs'),
+};
+
+const optional = Object.fromEntries(
+  Object.entries(definitionFields).map(([k, v]) => [k, Type.Optional(v)]),
+) as { [K in keyof typeof definitionFields]: ReturnType<typeof Type.Optional<(typeof definitionFields)[K]>> };
+
+export const CreatePipeline = Type.Object(optional, {
+  description:
+    'A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`',
+});
+export const UpdatePipeline = Type.Object(optional, {
+  description: 'Fields to replace (null removes an optional one); the version goes up by one',
+});
+
+const Json = Type.Unknown();
+const StepError = Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]);
+
+export const Pipeline = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('pipeline'),
+    name: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    version: Type.Integer(),
+    input_schema: Json,
+    steps: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    output: Json,
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'Pipeline' },
+);
+
+const status = Type.Union(PipelineRunStatusList.map((s) => Type.Literal(s)));
+
+export const PipelineRun = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('pipeline_run'),
+    pipeline_id: Type.String(),
+    pipeline_version: Type.Integer(),
+    status,
+    input: Json,
+    output: Json,
+    steps: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        status: Type.Union(
+          ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'].map((s) => Type.Literal(s)),
+        ),
+        run_ids: Type.Array(Type.String()),
+        attempts: Type.Integer(),
+        output: Json,
+        error: StepError,
+        started_at: NullableTimestamp,
+        completed_at: NullableTimestamp,
+      }),
+    ),
+    error: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    metadata: Type.Record(Type.String(), Type.String()),
+    tokens_used: Type.Integer(),
+    latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+    created_at: Timestamp,
+    started_at: NullableTimestamp,
+    completed_at: NullableTimestamp,
+  },
+  { $id: 'PipelineRun' },
+);
+
+export const TriggerPipeline = Type.Object(
+  {
+    input: Type.Optional(Type.Unknown({ description: 'Checked against the pipeline’s input_schema' })),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const PipelineRunParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }), run_id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const ListPipelineRunsQuery = Type.Object(
+  {
+    ...ListQuery.properties,
+    status: Type.Optional(
+      Type.Array(status, { maxItems: 6, description: 'One or several statuses (repeat the parameter)' }),
+    ),
+    created_after: Type.Optional(Type.String({ format: 'date-time' })),
+    created_before: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type ListPipelineRunsQueryT = Static<typeof ListPipelineRunsQuery>;

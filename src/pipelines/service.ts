@@ -1,0 +1,209 @@
+/**
+ * Pipelines: definitions (validated by definition.ts; every step's agent must exist in the caller's
+ * organization), versions (each PATCH bumps `version`; a pipeline run snapshots the definition it
+ * was triggered with), triggers (the run row and its first `pipeline` job in one transaction),
+ * reads, cancel and event replay. Execution is the engine's (engine.ts).
+ */
+import type { AgentService } from '../agents/service.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { Clock } from '../clock.ts';
+import { conflict, notFound, unprocessable } from '../errors.ts';
+import type { IdFactory } from '../ids.ts';
+import type { Bus } from '../infra/bus/bus.ts';
+import type { Db } from '../infra/db/db.ts';
+import type { PageParams } from '../infra/db/paginate.ts';
+import type { PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
+import type { Queue } from '../infra/queue/queue.ts';
+import { type PipelineDefinition, validateDefinition } from './definition.ts';
+import {
+  emptyStep,
+  eventRow,
+  isPipelineTerminal,
+  isPipelineTerminalEvent,
+  type PipelineEngine,
+  type PipelineEvent,
+  pipelineRunTopic,
+} from './engine.ts';
+import type { InputValidator } from './input-schema.ts';
+import { toPipeline, toPipelineRun } from './present.ts';
+import type { PipelineRunFilters, PipelineStore } from './store.ts';
+
+export interface PipelineServiceDeps {
+  db: Db;
+  store: PipelineStore;
+  agents: AgentService;
+  engine: () => PipelineEngine;
+  queue: Queue;
+  bus: Bus;
+  ids: IdFactory;
+  clock: Clock;
+  inputValidator: InputValidator;
+}
+
+export interface TriggerInput {
+  input?: unknown;
+  metadata?: Record<string, string>;
+}
+
+export function createPipelineService(deps: PipelineServiceDeps) {
+  const { db, store, agents, queue, bus, ids, clock, inputValidator } = deps;
+
+  async function mustGet(orgId: string, id: string) {
+    const row = await store.get(orgId, id);
+    if (!row) throw notFound('pipeline', id);
+    return row;
+  }
+  async function mustGetRun(orgId: string, pipelineId: string, id: string) {
+    await mustGet(orgId, pipelineId);
+    const row = await store.getRun(orgId, pipelineId, id);
+    if (!row) throw notFound('pipeline run', id);
+    return row;
+  }
+
+  /** Validates a full definition body, then that every agent it names exists for this org. */
+  async function check(orgId: string, body: unknown): Promise<PipelineDefinition> {
+    const result = validateDefinition(body, { inputValidator });
+    if (!result.ok) throw unprocessable(result.code, result.message, result.param);
+    for (const ref of result.agents) {
+      const found = await agents.row(orgId, ref.agent_id).catch(() => null);
+      if (!found) throw unprocessable('agent_not_found', `No such agent: '${ref.agent_id}'`, ref.param);
+    }
+    return result.def;
+  }
+
+  return {
+    async create(orgId: string, body: unknown) {
+      const def = await check(orgId, body);
+      const now = clock.now();
+      const row: PipelineRow = {
+        id: ids('pl'),
+        org_id: orgId,
+        name: def.name,
+        description: def.description ?? null,
+        version: 1,
+        definition: JSON.stringify(def),
+        metadata: JSON.stringify(def.metadata ?? {}),
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      };
+      await store.insert(row);
+      return toPipeline(row);
+    },
+    async get(orgId: string, id: string) {
+      return toPipeline(await mustGet(orgId, id));
+    },
+    async list(orgId: string, page: PageParams) {
+      const { rows, has_more } = await store.list(orgId, page);
+      return { data: rows.map(toPipeline), has_more };
+    },
+    /** Merges the given fields into the definition, re-validates the whole, bumps the version. */
+    async update(orgId: string, id: string, patch: Record<string, unknown>) {
+      const current = await mustGet(orgId, id);
+      const merged: Record<string, unknown> = { ...JSON.parse(current.definition) };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null && key !== 'name' && key !== 'steps') delete merged[key];
+        else merged[key] = value;
+      }
+      const def = await check(orgId, merged);
+      const next: PipelineRow = {
+        ...current,
+        name: def.name,
+        description: def.description ?? null,
+        version: current.version + 1,
+        definition: JSON.stringify(def),
+        metadata: JSON.stringify(def.metadata ?? {}),
+        updated_at: clock.now(),
+      };
+      if (!(await store.update(next, current.version)))
+        throw conflict('pipeline_modified', 'The pipeline changed while this update was applied; retry');
+      return toPipeline(next);
+    },
+    async remove(orgId: string, id: string) {
+      await mustGet(orgId, id);
+      await store.softDelete(orgId, id, clock.now());
+      return { id, object: 'pipeline' as const, deleted: true };
+    },
+
+    async trigger(principal: Principal, pipelineId: string, body: TriggerInput) {
+      const pipeline = await mustGet(principal.orgId, pipelineId);
+      const def = JSON.parse(pipeline.definition) as PipelineDefinition;
+      const input = body.input ?? {};
+      if (def.input_schema !== undefined) {
+        const issue = inputValidator.validate(def.input_schema, input);
+        if (issue) throw unprocessable(issue.code, issue.message, issue.param);
+      }
+      const now = clock.now();
+      const row: PipelineRunRow = {
+        id: ids('prun'),
+        org_id: principal.orgId,
+        pipeline_id: pipeline.id,
+        pipeline_version: pipeline.version,
+        api_key_id: principal.keyId,
+        status: 'queued',
+        definition: pipeline.definition,
+        input: JSON.stringify(input),
+        output: null,
+        error: null,
+        steps: JSON.stringify(Object.fromEntries(def.steps.map((s) => [s.id, emptyStep()]))),
+        metadata: JSON.stringify(body.metadata ?? {}),
+        tokens_used: 0,
+        state_version: 0,
+        event_seq: 1,
+        created_at: now,
+        started_at: null,
+        completed_at: null,
+      };
+      const run = toPipelineRun(row);
+      await db.kysely.transaction().execute(async (trx) => {
+        await store.insertRun(trx, row);
+        await store.insertEvents(trx, [
+          eventRow(row.id, 1, now, { type: 'pipeline.created', pipeline_run: run }),
+        ]);
+        await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id });
+      });
+      queue.notify();
+      return run;
+    },
+    async getRun(orgId: string, pipelineId: string, id: string) {
+      return toPipelineRun(await mustGetRun(orgId, pipelineId, id));
+    },
+    async listRuns(orgId: string, pipelineId: string, filters: PipelineRunFilters, page: PageParams) {
+      await mustGet(orgId, pipelineId);
+      const { rows, has_more } = await store.listRuns(orgId, pipelineId, filters, page);
+      return { data: rows.map(toPipelineRun), has_more };
+    },
+    /** Cancels: pending steps never start, running step runs are cancelled. Idempotent. */
+    async cancelRun(orgId: string, pipelineId: string, id: string) {
+      const row = await mustGetRun(orgId, pipelineId, id);
+      if (row.status === 'cancelled') return toPipelineRun(row);
+      if (isPipelineTerminal(row.status))
+        throw unprocessable(
+          'pipeline_run_not_cancellable',
+          `This pipeline run is already ${row.status}`,
+          'run_id',
+        );
+      await deps.engine().advance(id, { cancel: true });
+      const after = await mustGetRun(orgId, pipelineId, id);
+      if (after.status !== 'cancelled')
+        throw unprocessable(
+          'pipeline_run_not_cancellable',
+          `This pipeline run finished (${after.status}) before it could be cancelled`,
+          'run_id',
+        );
+      return toPipelineRun(after);
+    },
+
+    async eventsAfter(orgId: string, pipelineId: string, id: string, afterSeq: number) {
+      const row = await mustGetRun(orgId, pipelineId, id);
+      const events = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as PipelineEvent);
+      return {
+        events,
+        terminal: isPipelineTerminal(row.status) || events.some((e) => isPipelineTerminalEvent(e.type)),
+      };
+    },
+    subscribe: (id: string, listener: (e: PipelineEvent) => void) =>
+      bus.subscribe(pipelineRunTopic(id), (m) => listener(m as PipelineEvent)),
+  };
+}
+export type PipelineService = ReturnType<typeof createPipelineService>;
