@@ -120,7 +120,7 @@ try {
       headers: auth,
       body: s.body ? JSON.stringify(s.body(setup)) : undefined,
     });
-    const extra = (await s.report?.({ base, auth, ca: path.join(dir, "tls/ca.pem"), setup })) ?? "";
+    const extra = (await s.report?.({ base, auth, ca: path.join(dir, 'tls/ca.pem'), setup })) ?? '';
     rows.push([
       s.name,
       r.rps.toFixed(0),

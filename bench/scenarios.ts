@@ -19,13 +19,17 @@ export interface Scenario {
 
 function call(ctx: BenchContext, method: string, path: string, body?: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${ctx.base}${path}`, { method, headers: ctx.auth, ca: readFileSync(ctx.ca) }, (res) => {
-      let data = '';
-      res.on('data', (d) => {
-        data += d;
-      });
-      res.on('end', () => resolve(JSON.parse(data)));
-    });
+    const req = https.request(
+      `${ctx.base}${path}`,
+      { method, headers: ctx.auth, ca: readFileSync(ctx.ca) },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => {
+          data += d;
+        });
+        res.on('end', () => resolve(JSON.parse(data)));
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
