@@ -82,3 +82,58 @@ export function resumeFrom(request: FastifyRequest): number {
   const n = Number(raw);
   return raw !== undefined && Number.isInteger(n) && n >= 0 ? n : 0;
 }
+
+/** Where a followed stream's events come from (run events, pipeline events, deployment logs). */
+export interface EventSource<E extends SseEvent> {
+  subscribe(listener: (e: E) => void): () => void;
+  /** stored events after `afterSeq`; `done`: nothing more will follow once they are sent */
+  replay(afterSeq: number): Promise<{ events: E[]; done: boolean }>;
+  /** an event after which the stream ends */
+  isLast(e: E): boolean;
+}
+
+/**
+ * Streams events after `afterSeq` until the last one: subscribe first (so nothing published
+ * meanwhile is lost), replay what is stored, then pass live events through in order, dropping any
+ * already sent. Resolves when the stream ends (last event, replay said done, or client gone).
+ */
+export async function followEvents<E extends SseEvent>(
+  stream: SseStream,
+  source: EventSource<E>,
+  afterSeq: number,
+) {
+  let last = afterSeq;
+  let finish!: () => void;
+  const ended = new Promise<void>((r) => {
+    finish = r;
+  });
+  const stop = () => {
+    stream.end();
+    finish();
+  };
+  const early: E[] = [];
+  let replaying = true;
+  const deliver = (e: E) => {
+    if (e.sequence_number <= last || stream.closed) return;
+    last = e.sequence_number;
+    stream.send(e);
+    if (source.isLast(e)) stop();
+  };
+  const unsubscribe = source.subscribe((e) => (replaying ? early.push(e) : deliver(e)));
+  stream.onClose(() => {
+    unsubscribe();
+    finish();
+  });
+  try {
+    const { events, done } = await source.replay(afterSeq);
+    for (const e of events) deliver(e);
+    replaying = false;
+    for (const e of early.sort((a, b) => a.sequence_number - b.sequence_number)) deliver(e);
+    if (done && !stream.closed) stop();
+  } catch (err) {
+    stream.error('internal_error', 'The event stream failed');
+    throw err;
+  }
+  await ended;
+  unsubscribe();
+}

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { principalOf } from '../http/route-config.ts';
 import { IdParams, ListQuery, list, listOf, withErrors } from '../http/schemas.ts';
-import { openSse, resumeFrom, type SseStream } from '../http/sse.ts';
+import { followEvents, openSse, resumeFrom, type SseStream } from '../http/sse.ts';
 import type { Resources } from '../resources.ts';
 import { EventsQuery } from '../runs/schema.ts';
 import { isPipelineTerminalEvent, type PipelineEvent } from './engine.ts';
@@ -23,11 +23,8 @@ const ref = { $ref: 'Pipeline#' } as never;
 const runRef = { $ref: 'PipelineRun#' } as never;
 const Deleted = Type.Object({ id: Type.String(), object: Type.Literal('pipeline'), deleted: Type.Boolean() });
 
-/**
- * Streams a pipeline run's events after `afterSeq` until its terminal event: subscribe first,
- * replay what is stored, then pass live events through in order without duplicates.
- */
-async function followPipelineRun(
+/** Streams a pipeline run's events after `afterSeq` until its terminal event (see followEvents). */
+function followPipelineRun(
   stream: SseStream,
   pipelines: PipelineService,
   orgId: string,
@@ -35,42 +32,18 @@ async function followPipelineRun(
   id: string,
   afterSeq: number,
 ) {
-  let last = afterSeq;
-  let finish!: () => void;
-  const ended = new Promise<void>((r) => {
-    finish = r;
-  });
-  const early: PipelineEvent[] = [];
-  let replaying = true;
-  const deliver = (e: PipelineEvent) => {
-    if (e.sequence_number <= last) return;
-    last = e.sequence_number;
-    stream.send(e);
-    if (isPipelineTerminalEvent(e.type)) {
-      stream.end();
-      finish();
-    }
-  };
-  const unsubscribe = pipelines.subscribe(id, (e) => (replaying ? early.push(e) : deliver(e)));
-  stream.onClose(() => {
-    unsubscribe();
-    finish();
-  });
-  try {
-    const { events, terminal } = await pipelines.eventsAfter(orgId, pipelineId, id, afterSeq);
-    for (const e of events) deliver(e);
-    replaying = false;
-    for (const e of early.sort((a, b) => a.sequence_number - b.sequence_number)) deliver(e);
-    if (terminal && !stream.closed) {
-      stream.end();
-      finish();
-    }
-  } catch (err) {
-    stream.error('internal_error', 'The event stream failed');
-    throw err;
-  }
-  await ended;
-  unsubscribe();
+  return followEvents<PipelineEvent>(
+    stream,
+    {
+      subscribe: (listener) => pipelines.subscribe(id, listener),
+      replay: async (after) => {
+        const { events, terminal } = await pipelines.eventsAfter(orgId, pipelineId, id, after);
+        return { events, done: terminal };
+      },
+      isLast: (e) => isPipelineTerminalEvent(e.type),
+    },
+    afterSeq,
+  );
 }
 
 export const pipelineRoutes =

@@ -154,7 +154,6 @@ export class NodeSqliteDialect implements Dialect {
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
   }
-  // biome-ignore lint/suspicious/noExplicitAny: Kysely's introspector is typed over any database
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new SqliteIntrospector(db);
   }
