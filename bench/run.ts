@@ -1,15 +1,17 @@
 /**
  * `npm run bench`: loads the real server (a child process, embedded SQLite, fresh data dir) and, in
  * the same run, a bare Fastify route over the same TLS, with autocannon on loopback. Prints req/s,
- * p50 and p99 for each scenario and its ratio to the bare route. Not a test: no thresholds here;
- * the targets are in README next to the latest figures.
+ * p50 and p99 for each scenario and its ratio to the bare route, and the server process's CPU time
+ * per request (from /proc, so other load on the machine skews it far less than req/s) with the bare
+ * route's CPU/request divided by the scenario's. Not a test: no thresholds here; the targets are in
+ * README next to the latest figures.
  *
  *   npm run bench                      all scenarios, 10 s each, 50 connections
  *   BENCH_SECONDS=3 npm run bench      shorter
  *   BENCH_ONLY=organization npm run bench
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -38,6 +40,24 @@ function waitFor(proc: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> 
     });
     proc.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
+}
+
+/** User + system CPU time a process has used, in ms (Linux /proc; clock ticks are 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Server CPU µs per request: robust to other load on the machine, unlike req/s. */
+async function measured(pid: number | undefined, run: () => ReturnType<typeof load>) {
+  const before = cpuMs(pid);
+  const r = await run();
+  return { ...r, cpuUs: ((cpuMs(pid) - before) * 1000) / Math.max(1, r.total) };
 }
 
 async function load(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string }) {
@@ -103,23 +123,27 @@ try {
   process.stdout.write(
     `\n${CONNECTIONS} connections, ${SECONDS} s per scenario, loopback TLS, 2 cores shared with the load generator\n`,
   );
-  const baseline = await load(`https://127.0.0.1:${barePort}/bare`, {});
+  const baseline = await measured(bare.pid, () => load(`https://127.0.0.1:${barePort}/bare`, {}));
   rows.push([
     'bare Fastify GET /bare (baseline)',
     baseline.rps.toFixed(0),
     `${baseline.p50}`,
     `${baseline.p99}`,
     '1.00',
+    baseline.cpuUs.toFixed(0),
+    '1.00',
     '',
   ]);
   for (const s of scenarios) {
     if (ONLY && !s.name.includes(ONLY)) continue;
     const setup = await s.setup?.({ base, auth, ca: path.join(dir, 'tls/ca.pem') });
-    const r = await load(`${base}${s.path}`, {
-      method: s.method,
-      headers: auth,
-      body: s.body ? JSON.stringify(s.body(setup)) : undefined,
-    });
+    const r = await measured(server.pid, () =>
+      load(`${base}${s.path}`, {
+        method: s.method,
+        headers: auth,
+        body: s.body ? JSON.stringify(s.body(setup)) : undefined,
+      }),
+    );
     const extra = (await s.report?.({ base, auth, ca: path.join(dir, 'tls/ca.pem'), setup })) ?? '';
     rows.push([
       s.name,
@@ -127,10 +151,12 @@ try {
       `${r.p50}`,
       `${r.p99}`,
       (r.rps / baseline.rps).toFixed(2),
+      r.cpuUs.toFixed(0),
+      (baseline.cpuUs / r.cpuUs).toFixed(2),
       `${r.non2xx ? `${r.non2xx} non-2xx ` : ''}${extra}`,
     ]);
   }
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'notes'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'cpu µs/req', 'cpu ratio', 'notes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   process.stdout.write(

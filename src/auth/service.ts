@@ -46,6 +46,25 @@ type KeyRow = NonNullable<Awaited<ReturnType<ApiKeyStore['findBySecretHash']>>>;
 
 export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps) {
   const cache = new Map<string, { row: KeyRow; until: number }>();
+  // Built once per key row and shared by its requests: a Principal is never mutated.
+  const principals = new WeakMap<KeyRow, Principal>();
+
+  function principalOf(row: KeyRow): Principal {
+    let principal = principals.get(row);
+    if (!principal) {
+      principal = Object.freeze({
+        kind: 'api_key',
+        orgId: row.org_id,
+        keyId: row.key_id,
+        tokenId: null,
+        scopes: new Set(JSON.parse(row.scopes) as Scope[]),
+        limits: limitsFor(row.plan, { rpm: row.rate_limit_rpm, burst: row.rate_limit_burst }),
+        isDemo: row.is_demo === 1,
+      } satisfies Principal);
+      principals.set(row, principal);
+    }
+    return principal;
+  }
 
   async function lookup(hash: string, now: number): Promise<KeyRow | undefined> {
     const hit = cache.get(hash);
@@ -117,16 +136,7 @@ export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps)
           isDemo: token.is_demo === 1,
         };
       }
-      const row = await resolveKey(secret, now);
-      return {
-        kind: 'api_key',
-        orgId: row.org_id,
-        keyId: row.key_id,
-        tokenId: null,
-        scopes: new Set(JSON.parse(row.scopes) as Scope[]),
-        limits: limitsFor(row.plan, { rpm: row.rate_limit_rpm, burst: row.rate_limit_burst }),
-        isDemo: row.is_demo === 1,
-      };
+      return principalOf(await resolveKey(secret, now));
     },
 
     /** Mints a 1 h session token from an API key; scopes may only narrow the key's. */

@@ -114,7 +114,9 @@ export async function buildApp(
   const trusted = new Set(options.trustProxy ?? []);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('request-id', request.id);
-    reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    // Only a cross-origin browser request (it always carries Origin) can use the list.
+    if (request.headers.origin !== undefined)
+      reply.header('access-control-expose-headers', EXPOSED_HEADERS);
     const socket = request.raw.socket as { encrypted?: boolean; remoteAddress?: string };
     if (
       socket.encrypted ||
@@ -126,7 +128,9 @@ export async function buildApp(
 
   app.addHook('preValidation', async (request) => {
     for (const part of [request.params, request.query] as Record<string, unknown>[]) {
-      for (const value of Object.values(part ?? {})) {
+      if (!part) continue;
+      for (const key in part) {
+        const value = part[key];
         if (
           (typeof value === 'string' && value.includes('\0')) ||
           (Array.isArray(value) && value.some((v) => String(v).includes('\0')))
@@ -135,14 +139,11 @@ export async function buildApp(
         }
       }
     }
-  });
-
-  // A POST without a body (`curl -X POST …/rotate`) means "no parameters", not "invalid body".
-  app.addHook('preValidation', async (request) => {
+    // A POST without a body (`curl -X POST …/rotate`) means "no parameters", not "invalid body".
     if (
       request.body === undefined &&
-      request.headers['content-length'] === undefined &&
-      request.method !== 'GET'
+      request.method !== 'GET' &&
+      request.headers['content-length'] === undefined
     ) {
       request.body = {};
     }

@@ -24,7 +24,15 @@ export function toOrganization(row: OrganizationRow) {
   };
 }
 
+/**
+ * Organizations change only through the CLI (another process), and the auth cache already lets a
+ * plan change take up to 5 s to apply; reads within the same bound come from memory.
+ */
+const ORG_CACHE_TTL_MS = 5_000;
+const ORG_CACHE_MAX = 10_000;
+
 export function createOrganizationService({ store, ids, clock }: OrganizationServiceDeps) {
+  const cache = new Map<string, { row: OrganizationRow; until: number }>();
   return {
     async create(input: { name: string; plan: string; rpm?: number; burst?: number; id?: string }) {
       if (!input.name.trim())
@@ -43,8 +51,13 @@ export function createOrganizationService({ store, ids, clock }: OrganizationSer
       return row;
     },
     async get(id: string) {
+      const now = clock.now();
+      const hit = cache.get(id);
+      if (hit && hit.until > now) return hit.row;
       const row = await store.get(id);
       if (!row) throw notFound('organization', id);
+      if (cache.size >= ORG_CACHE_MAX) cache.clear();
+      cache.set(id, { row, until: now + ORG_CACHE_TTL_MS });
       return row;
     },
     list: () => store.list(),
