@@ -115,8 +115,7 @@ export async function buildApp(
   app.addHook('onRequest', async (request, reply) => {
     reply.header('request-id', request.id);
     // Only a cross-origin browser request (it always carries Origin) can use the list.
-    if (request.headers.origin !== undefined)
-      reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    if (request.headers.origin !== undefined) reply.header('access-control-expose-headers', EXPOSED_HEADERS);
     const socket = request.raw.socket as { encrypted?: boolean; remoteAddress?: string };
     if (
       socket.encrypted ||
