@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { pipelineBench } from './pipelines.ts';
 import { scenarios } from './scenarios.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -162,6 +163,10 @@ try {
   process.stdout.write(
     `\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${rows.map(line).join('\n')}\n`,
   );
+  if (!ONLY || 'pipeline'.includes(ONLY)) {
+    const ctx = { base, auth, ca: path.join(dir, 'tls/ca.pem') };
+    process.stdout.write(`\n${await pipelineBench(ctx, SECONDS)}\n`);
+  }
 } finally {
   server.kill('SIGTERM');
   bare?.kill('SIGKILL');

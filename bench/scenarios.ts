@@ -17,7 +17,7 @@ export interface Scenario {
   report?: (ctx: BenchContext & { setup: unknown }) => Promise<string>;
 }
 
-function call(ctx: BenchContext, method: string, path: string, body?: unknown): Promise<any> {
+export function call(ctx: BenchContext, method: string, path: string, body?: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${ctx.base}${path}`,

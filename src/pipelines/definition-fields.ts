@@ -26,6 +26,7 @@ export const LIMITS = {
   backoff_multiplier: [1, 10],
   max_backoff_ms: [0, 86_400_000],
   timeout_ms: [1, 86_400_000],
+  pipeline_timeout_ms: [1, 7 * 86_400_000],
 } as const;
 
 export interface RetryPolicy {
@@ -53,6 +54,8 @@ export interface PipelineDefinition {
   input_schema?: Record<string, unknown> | boolean;
   steps: StepDefinition[];
   output?: unknown;
+  /** Bound on the whole pipeline run, from trigger to terminal state: past it the run is `timed_out`. */
+  timeout_ms?: number;
   metadata?: Record<string, unknown>;
 }
 
@@ -78,7 +81,7 @@ export const fail = (param: string, code: string, message: string): never => {
   throw new DefinitionError({ param, code, message });
 };
 
-const TOP_FIELDS = ['name', 'description', 'input_schema', 'steps', 'output', 'metadata'];
+const TOP_FIELDS = ['name', 'description', 'input_schema', 'steps', 'output', 'timeout_ms', 'metadata'];
 const STEP_FIELDS = ['id', 'agent_id', 'input', 'depends_on', 'when', 'retry', 'timeout_ms', 'on_failure'];
 const RETRY_FIELDS = Object.keys(RETRY_DEFAULTS);
 
@@ -219,6 +222,9 @@ export function parseDefinition(body: unknown, inputValidator: InputValidator | 
       : { input_schema: raw.input_schema as PipelineDefinition['input_schema'] }),
     steps: raw.steps.map((item, i) => step(item, `steps[${i}]`, seen)),
     ...(raw.output == null ? {} : { output: raw.output }),
+    ...(raw.timeout_ms == null
+      ? {}
+      : { timeout_ms: bounded(raw.timeout_ms, 'timeout_ms', 'pipeline_timeout_ms') }),
     ...(raw.metadata == null ? {} : { metadata: raw.metadata as Json }),
   };
 }

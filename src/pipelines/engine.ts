@@ -67,10 +67,14 @@ export const PipelineEventTypes = [
   'pipeline.completed',
   'pipeline.failed',
   'pipeline.cancelled',
+  'pipeline.timed_out',
 ] as const;
 export type PipelineEventType = (typeof PipelineEventTypes)[number];
 export const isPipelineTerminalEvent = (type: string) =>
-  type === 'pipeline.completed' || type === 'pipeline.failed' || type === 'pipeline.cancelled';
+  type === 'pipeline.completed' ||
+  type === 'pipeline.failed' ||
+  type === 'pipeline.cancelled' ||
+  type === 'pipeline.timed_out';
 
 export interface PipelineEvent {
   type: PipelineEventType;
@@ -148,6 +152,7 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
   const { db, store, runStore, bus, queue, clock } = deps;
   const maxParallel = deps.maxParallel ?? MAX_PARALLEL_STEPS;
   const chains = new Map<string, Promise<void>>();
+  const waitingPlain = new Map<string, Promise<void>>();
   const plans = new Map<string, CompiledPipeline>();
 
   function planOf(row: PipelineRunRow): CompiledPipeline {
@@ -205,20 +210,35 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
       const events: EventDraft[] = [];
       let tokens = 0;
 
+      const live = Object.values(steps).flatMap((rec) =>
+        rec.status === StepStatuses.running && rec.run_id ? [rec.run_id] : [],
+      );
+      const runs = new Map((await runStore.getByIds(live)).map((r) => [r.id, r]));
       for (const [stepId, rec] of Object.entries(steps)) {
         if (rec.status !== StepStatuses.running || !rec.run_id) continue;
-        const run = await runStore.getById(rec.run_id);
+        const run = runs.get(rec.run_id);
         if (!run || !isTerminal(run.status)) continue;
         tokens += (run.input_tokens ?? 0) + (run.output_tokens ?? 0);
         absorb(stepId, rec, run, events);
       }
 
       const running = Object.values(steps).filter((s) => s.status === StepStatuses.running).length;
-      const decision = await schedule(
+      const input = JSON.parse(row.input);
+      let decision = await schedule(
         plan,
-        { status: opts.cancel ? 'cancelled' : 'running', input: JSON.parse(row.input), steps },
+        { status: opts.cancel ? 'cancelled' : 'running', input, steps },
         { now, maxStarts: Math.max(0, maxParallel - running) },
       );
+      // Past the pipeline's deadline, work still to do is cancelled and the run ends timed_out
+      // (a run whose last step finished just in time completes).
+      const timeoutMs = plan.def.timeout_ms;
+      const timedOut =
+        !opts.cancel &&
+        timeoutMs !== undefined &&
+        now >= row.created_at + timeoutMs &&
+        decision.run.status === 'running';
+      if (timedOut)
+        decision = await schedule(plan, { status: 'cancelled', input, steps }, { now, maxStarts: 0 });
 
       const principal = { orgId: row.org_id, keyId: row.api_key_id } as Principal;
       const prepared: PreparedRun[] = [];
@@ -327,21 +347,26 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
         events.unshift({ type: 'pipeline.started' });
       }
       const outcome = decision.run;
+      const ending = timedOut ? 'timed_out' : outcome.status;
       if (!again && outcome.status !== 'running') {
-        fields.status = outcome.status;
+        fields.status = ending;
         fields.completed_at = now;
         if (outcome.status === 'completed') fields.output = JSON.stringify(outcome.output ?? null);
         if (outcome.status === 'failed') fields.error = JSON.stringify(outcome.error);
         if (outcome.status === 'cancelled')
-          fields.error = JSON.stringify({
-            code: 'pipeline_cancelled',
-            message: 'The pipeline run was cancelled',
-          });
+          fields.error = JSON.stringify(
+            timedOut
+              ? {
+                  code: 'pipeline_timeout',
+                  message: `The pipeline run exceeded its timeout of ${timeoutMs} ms`,
+                }
+              : { code: 'pipeline_cancelled', message: 'The pipeline run was cancelled' },
+          );
       }
       const final: PipelineRunRow = { ...row, ...fields };
       if (!again && isPipelineTerminal(final.status)) {
         events.push({
-          type: `pipeline.${outcome.status}` as PipelineEventType,
+          type: `pipeline.${ending}` as PipelineEventType,
           pipeline_run: deps.present(final),
         });
       }
@@ -375,10 +400,23 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
     throw new Error(`pipeline run ${id}: state kept changing under the engine`);
   }
 
-  /** Advances one pipeline run; calls for the same run queue behind each other. */
+  /**
+   * Advances one pipeline run; calls for the same run queue behind each other. A plain call (a step
+   * run finished) joins one already waiting to start: it will read the newest state anyway, so a
+   * fan-out of 8 finishing together costs two passes, not eight.
+   */
   function advance(id: string, opts: { cancel?: boolean; jobId?: string } = {}): Promise<void> {
+    const plain = !opts.cancel && !opts.jobId;
+    const waiting = plain ? waitingPlain.get(id) : undefined;
+    if (waiting) return waiting;
     const previous = chains.get(id) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => step(id, { ...opts }));
+    const next: Promise<void> = previous
+      .catch(() => {})
+      .then(() => {
+        if (waitingPlain.get(id) === next) waitingPlain.delete(id);
+        return step(id, { ...opts });
+      });
+    if (plain) waitingPlain.set(id, next);
     chains.set(id, next);
     void next
       .finally(() => {

@@ -14,6 +14,7 @@ export function toPipeline(row: PipelineRow) {
     input_schema: def.input_schema ?? null,
     steps: def.steps,
     output: def.output ?? null,
+    timeout_ms: def.timeout_ms ?? null,
     metadata: def.metadata ?? {},
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,

@@ -16,6 +16,9 @@ const definitionFields = {
     'The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`',
   ),
   output: any('JSON template of the pipeline run’s output (default: the final steps’ outputs by id)'),
+  timeout_ms: any(
+    'Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`',
+  ),
   metadata: any('Your own key/value pairs'),
 };
 
@@ -24,10 +27,12 @@ const optional = Object.fromEntries(
 ) as { [K in keyof typeof definitionFields]: ReturnType<typeof Type.Optional<(typeof definitionFields)[K]>> };
 
 export const CreatePipeline = Type.Object(optional, {
+  additionalProperties: false,
   description:
     'A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`',
 });
 export const UpdatePipeline = Type.Object(optional, {
+  additionalProperties: false,
   description: 'Fields to replace (null removes an optional one); the version goes up by one',
 });
 
@@ -44,6 +49,7 @@ export const Pipeline = Type.Object(
     input_schema: Json,
     steps: Type.Array(Type.Record(Type.String(), Type.Unknown())),
     output: Json,
+    timeout_ms: Type.Union([Type.Integer(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
     created_at: Timestamp,
     updated_at: Timestamp,

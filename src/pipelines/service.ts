@@ -161,6 +161,9 @@ export function createPipelineService(deps: PipelineServiceDeps) {
           eventRow(row.id, 1, now, { type: 'pipeline.created', pipeline_run: run }),
         ]);
         await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id });
+        // the deadline is a durable wake-up too: it fires after a restart as well
+        if (def.timeout_ms !== undefined)
+          await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id, run_at: now + def.timeout_ms });
       });
       queue.notify();
       return run;

@@ -19,6 +19,8 @@ export function createRunStore(db: Db) {
     get: (orgId: string, id: string) =>
       k.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst(),
     getById: (id: string) => k.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst(),
+    getByIds: async (ids: string[]) =>
+      ids.length === 0 ? [] : await k.selectFrom('runs').selectAll().where('id', 'in', ids).execute(),
     list(orgId: string, f: RunFilters, page: PageParams) {
       let q = k.selectFrom('runs').selectAll().where('org_id', '=', orgId);
       if (f.agent_id) q = q.where('agent_id', '=', f.agent_id);

@@ -83,9 +83,9 @@ forEachDb('pipelines: define, trigger, run a DAG of agents, cancel, stream event
         'agent_not_found',
       ],
       [
-        { name: 'x', steps: [{ id: 'a', agent_id: agents.research, input: {} }], colour: 1 },
-        'colour',
-        'parameter_unknown',
+        { name: 'x', steps: [{ id: 'a', agent_id: agents.research, input: {} }], timeout_ms: 0 },
+        'timeout_ms',
+        'parameter_invalid',
       ],
     ];
     for (const [body, param, code] of cases) {
@@ -94,6 +94,15 @@ forEachDb('pipelines: define, trigger, run a DAG of agents, cancel, stream event
       assert.equal(res.json().error.param, param);
       assert.equal(res.json().error.code, code);
     }
+    // an unknown top-level field is a malformed request, as on every other route
+    const unknown = await call('POST', '/pipelines', {
+      name: 'x',
+      steps: [{ id: 'a', agent_id: agents.research, input: {} }],
+      colour: 1,
+    });
+    assert.equal(unknown.statusCode, 400, unknown.body);
+    assert.equal(unknown.json().error.code, 'parameter_unknown');
+    assert.equal(unknown.json().error.param, 'colour');
     // another org's agent does not exist for this caller
     const other = await t.newOrg('business');
     const foreign = await t.app.inject({
@@ -364,6 +373,40 @@ forEachDb('pipelines: define, trigger, run a DAG of agents, cancel, stream event
     assert.equal(r.steps[0].error.code, 'run_timeout');
     const run = (await call('GET', `/runs/${r.steps[0].run_ids[0]}`)).json();
     assert.equal(run.status, 'timed_out');
+  });
+
+  test('a pipeline timeout ends the whole run timed_out: running steps cancelled, the rest never start', async () => {
+    const p = await create({
+      name: 'deadline',
+      timeout_ms: 400,
+      steps: [
+        { id: 'quick', agent_id: agents.research, input: {} },
+        { id: 'slow', agent_id: agents.slow, depends_on: ['quick'], input: {} },
+        { id: 'after', agent_id: agents.pick, depends_on: ['slow'], input: {} },
+      ],
+    });
+    assert.equal(p.timeout_ms, 400);
+    const prun = await trigger(p.id);
+    const r = await until(p.id, prun.id, done);
+    assert.equal(r.status, 'timed_out');
+    assert.equal(r.error.code, 'pipeline_timeout');
+    assert.deepEqual(
+      r.steps.map((s: any) => s.status),
+      ['completed', 'cancelled', 'cancelled'],
+    );
+    assert.equal(stepOf(r, 'after').run_ids.length, 0);
+    const slowRun = stepOf(r, 'slow').run_ids[0];
+    const end = Date.now() + 3000;
+    let run = (await call('GET', `/runs/${slowRun}`)).json();
+    while (run.status !== 'cancelled' && Date.now() < end) {
+      await new Promise((res) => setTimeout(res, 25));
+      run = (await call('GET', `/runs/${slowRun}`)).json();
+    }
+    assert.equal(run.status, 'cancelled');
+    const events = parseSse((await call('GET', `/pipelines/${p.id}/runs/${prun.id}/events`)).body);
+    assert.equal(events.at(-1)?.event, 'pipeline.timed_out');
+    const cancel = await call('POST', `/pipelines/${p.id}/runs/${prun.id}/cancel`);
+    assert.equal(cancel.statusCode, 422);
   });
 
   test('at most 8 steps of a pipeline run execute at once', async () => {
