@@ -9,12 +9,14 @@
  *   npm run bench                      all scenarios, 10 s each, 50 connections
  *   BENCH_SECONDS=3 npm run bench      shorter
  *   BENCH_ONLY=organization npm run bench
+ *   npm run bench -- metrics           the metrics benchmark alone (bench/metrics.ts)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { metricsBench } from './metrics.ts';
 import { pipelineBench } from './pipelines.ts';
 import { scenarios } from './scenarios.ts';
 
@@ -78,6 +80,12 @@ async function load(url: string, opts: { method?: string; headers?: Record<strin
     total: result.requests.total,
     non2xx,
   };
+}
+
+// `npm run bench -- metrics`: the metrics benchmark alone (it seeds its own database, no server)
+if (process.argv[2] === 'metrics') {
+  process.stdout.write(await metricsBench());
+  process.exit(0);
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'airmy-bench-'));
@@ -167,6 +175,7 @@ try {
     const ctx = { base, auth, ca: path.join(dir, 'tls/ca.pem') };
     process.stdout.write(`\n${await pipelineBench(ctx, SECONDS)}\n`);
   }
+  if (!ONLY || 'metrics'.includes(ONLY)) process.stdout.write(await metricsBench());
 } finally {
   server.kill('SIGTERM');
   bare?.kill('SIGKILL');

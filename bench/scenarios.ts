@@ -61,4 +61,21 @@ export const scenarios: Scenario[] = [
     body: (agentId) => ({ agent_id: agentId, input: { query: 'Summarize Q1 revenue drivers' } }),
     report: (ctx) => serverP99(ctx, ctx.setup as string),
   },
+  {
+    // the same run with the `baseline` guardrails (size limits, prompt injection, secrets): its
+    // ratio to the scenario above is the guardrails' cost (target: at most 10 % throughput)
+    name: 'POST /v2/runs sync, mock model, guardrails: baseline',
+    method: 'POST',
+    path: '/v2/runs',
+    setup: async (ctx) =>
+      (
+        await call(ctx, 'POST', '/v2/agents', {
+          name: 'bench-guarded',
+          model: 'mock/bench',
+          guardrails: 'baseline',
+        })
+      ).id,
+    body: (agentId) => ({ agent_id: agentId, input: { query: 'Summarize Q1 revenue drivers' } }),
+    report: (ctx) => serverP99(ctx, ctx.setup as string),
+  },
 ];

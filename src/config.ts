@@ -29,6 +29,16 @@ export interface Config {
   workerConcurrency: number;
   shutdownGraceMs: number;
   providers: ProviderConfig;
+  /** AIRMY_EGRESS_ALLOW: hosts or host:port pairs that outbound requests may reach even when private */
+  egressAllow: readonly string[];
+  /** AIRMY_SECRET_KEY (32 bytes, base64 or hex): seals connector secrets; null → `<dataDir>/secret.key` */
+  secretKey: Buffer | null;
+  /** AIRMY_METRICS_TOKEN: when set, GET /internal/metrics needs `Authorization: Bearer <token>` */
+  metricsToken: string | null;
+  /** AIRMY_ALERT_INTERVAL_S (default 60): how often the worker evaluates alert rules */
+  alertIntervalS: number;
+  /** AIRMY_ALLOW_PRIVATE_WEBHOOKS=1: alert webhooks may be http:// and reach private addresses (dev, tests) */
+  allowPrivateWebhooks: boolean;
 }
 
 export { ConfigError };
@@ -86,6 +96,38 @@ function trustProxy(env: Env): string[] {
   return list;
 }
 
+function egressAllow(env: Env): string[] {
+  const list = (env.AIRMY_EGRESS_ALLOW ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const entry of list) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(entry)) {
+      throw new ConfigError(
+        `AIRMY_EGRESS_ALLOW: must be a comma-separated list of host or host:port (got "${entry}")`,
+      );
+    }
+  }
+  return list;
+}
+
+function secretKey(env: Env, production: boolean): Buffer | null {
+  const raw = env.AIRMY_SECRET_KEY?.trim();
+  if (!raw) {
+    if (production) {
+      throw new ConfigError(
+        'AIRMY_SECRET_KEY: required in production (32 random bytes as base64 or hex; e.g. `openssl rand -base64 32`)',
+      );
+    }
+    return null;
+  }
+  const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32 || (!/^[0-9a-f]{64}$/i.test(raw) && key.toString('base64') !== raw)) {
+    throw new ConfigError('AIRMY_SECRET_KEY: must be 32 bytes as base64 (44 chars) or hex (64 chars)');
+  }
+  return key;
+}
+
 export function parseConfig(env: Env, cwd = process.cwd()): Config {
   const dataDir = path.resolve(cwd, env.AIRMY_DATA_DIR || '.airmy');
   const appEnv = oneOf(env, 'AIRMY_ENV', ['development', 'production'] as const, 'development');
@@ -118,6 +160,11 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     workerConcurrency: int(env, 'AIRMY_WORKER_CONCURRENCY', 16, 1, 1024),
     shutdownGraceMs: int(env, 'AIRMY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     providers: parseProviderEnv(env),
+    egressAllow: Object.freeze(egressAllow(env)),
+    secretKey: secretKey(env, appEnv === 'production'),
+    metricsToken: env.AIRMY_METRICS_TOKEN || null,
+    alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
+    allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,
   };
   return Object.freeze(config);
 }

@@ -19,10 +19,14 @@ export const IdPrefixes = {
   pipeline: 'pl',
   pipelineRun: 'prun',
   alert: 'alr',
+  alertEvent: 'alrev',
+  webhookDelivery: 'whdel',
   user: 'usr',
   request: 'req',
   auditLog: 'log',
   job: 'job',
+  guardrailPolicy: 'gp',
+  connector: 'conn',
 } as const;
 export type IdPrefix = (typeof IdPrefixes)[keyof typeof IdPrefixes];
 

@@ -28,6 +28,8 @@ Commands:
   keys list --org <org_id>               list an organization's keys (never their secrets)
   keys revoke --org <org_id> --id <key_id>
                                          revoke a key at once
+  audit verify [--org <org_id>]          walk audit hash chains (one org, or every chain including
+                                         the system chain); exit code 1 if any is broken
   scopes                                 list every scope
   help                                   this text
 
@@ -135,6 +137,24 @@ async function main(argv: string[]) {
         process.stdout.write(`${key.id} revoked\n`);
       });
       return;
+    case 'audit verify': {
+      const broken = await withResources(config, async (r) => {
+        const chains = values.org ? [values.org] : await r.services.audit.chains();
+        let bad = 0;
+        for (const org of chains) {
+          const v = await r.services.audit.verify(org);
+          if (v.first_broken) {
+            bad++;
+            const { id, seq, reason } = v.first_broken;
+            process.stdout.write(`${org}\tBROKEN\tat seq ${seq}${id ? ` (${id})` : ''}: ${reason}\n`);
+          } else process.stdout.write(`${org}\tok\t${v.checked} entries\n`);
+        }
+        if (chains.length === 0) process.stdout.write('no audit chains\n');
+        return bad;
+      });
+      if (broken > 0) process.exitCode = 1;
+      return;
+    }
     case 'scopes':
       process.stdout.write(`${Scopes.join('\n')}\n`);
       return;

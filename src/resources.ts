@@ -6,24 +6,41 @@
 
 import { createAgentService } from './agents/service.ts';
 import { createAgentStore } from './agents/store.ts';
+import { createAlertEvaluator } from './alerts/evaluator.ts';
+import { createAlertService } from './alerts/service.ts';
+import { createAlertStore } from './alerts/store.ts';
+import { createWebhookDelivery, WEBHOOK_JOB } from './alerts/webhooks.ts';
 import { createApiKeyService } from './api-keys/service.ts';
 import { createApiKeyStore } from './api-keys/store.ts';
+import { createAuditService } from './audit/service.ts';
+import { createAuditStore } from './audit/store.ts';
 import { DEMO_SCOPES } from './auth/scopes.ts';
 import { DEMO_API_KEY, hashSecret } from './auth/secrets.ts';
 import { createAuthService } from './auth/service.ts';
 import { createSessionTokenStore } from './auth/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createConnectorService } from './connectors/service.ts';
+import { createConnectorStore } from './connectors/store.ts';
+import type { ToolResolver } from './connectors/tool.ts';
 import { createDeploymentService, type DeploymentService } from './deployments/service.ts';
 import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
+import { createGuardrailService } from './guardrails/service.ts';
+import { createGuardrailPolicyStore } from './guardrails/store.ts';
 import { createIdempotencyStore } from './http/idempotency/store.ts';
 import { createIdFactory, type IdFactory } from './ids.ts';
 import { type Bus, createMemoryBus } from './infra/bus/bus.ts';
+import { createSecretBox, loadSecretKey } from './infra/crypto/secret-box.ts';
 import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
+import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createMetricsService } from './metrics/service.ts';
+import { createMetricStore } from './metrics/store.ts';
+import { createMetricsWriter } from './metrics/writer.ts';
+import { createPrometheus } from './observability/prometheus.ts';
 import { createOrganizationService } from './organizations/service.ts';
 import { createOrganizationStore } from './organizations/store.ts';
 import { createPipelineEngine, type PipelineEngine } from './pipelines/engine.ts';
@@ -46,6 +63,8 @@ export interface ResourceOverrides {
   db?: DbOptions;
   /** share one tokenizer between several resource sets in a process (tests): it is costly to build */
   tokens?: TokenCounter;
+  /** outbound requests (tests inject one with a custom resolver) */
+  egress?: Egress;
 }
 
 export async function buildResources(config: Config, overrides: ResourceOverrides = {}) {
@@ -56,6 +75,20 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const bus: Bus = createMemoryBus();
   const limiter: Limiter = createMemoryLimiter();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
+  /** tamper-evident audit log; services record into it inside their own transactions (src/audit/) */
+  const audit = createAuditService({ db, store: createAuditStore(db), ids, clock });
+  /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
+  const metricsWriter = createMetricsWriter({
+    db,
+    clock,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  /** operator metrics for GET /internal/metrics: one registry per resource set */
+  const prometheus = createPrometheus({ db });
+  /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
+  const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
 
   const stores = {
     organizations: createOrganizationStore(db.kysely),
@@ -77,6 +110,24 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         counters.internalErrors++;
       });
   };
+  // Connectors resolve a run's tools (built-ins, http endpoints, MCP servers) when it starts.
+  const connectors = createConnectorService({
+    store: createConnectorStore(db.kysely),
+    ids,
+    clock,
+    egress,
+    box: createSecretBox(loadSecretKey(config)),
+    validator: createInputValidator(),
+    audit,
+  });
+  const toolResolver: ToolResolver = connectors.resolveTools;
+  // Guardrail policies: checked on run input (request path) and output (executor).
+  const guardrails = createGuardrailService({
+    store: createGuardrailPolicyStore(db.kysely),
+    ids,
+    clock,
+    audit,
+  });
   const executor = createRunExecutor({
     db,
     store: runStore,
@@ -84,14 +135,29 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queue,
     models,
     clock,
-    onStarted: (run) => runtimeLog((d) => d.onRunStarted(run)),
+    resolveTools: toolResolver,
+    guardrails: guardrails.compiled,
+    onStarted: (run) => {
+      prometheus.observeRunStarted(run);
+      runtimeLog((d) => d.onRunStarted(run));
+    },
     onFinished: (run) => {
+      prometheus.observeRunFinished(run);
       runtimeLog((d) => d.onRunFinished(run));
       pipelineEngine?.onRunFinished(run);
     },
+    onFinishTrx: (trx, run) => metricsWriter.recordRun(trx, run),
   });
-  const agents = createAgentService({ store: createAgentStore(db.kysely), ids, clock, models });
-  const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock });
+  const agents = createAgentService({
+    store: createAgentStore(db.kysely),
+    ids,
+    clock,
+    models,
+    checkTools: connectors.checkAgentTools,
+    checkGuardrails: guardrails.check,
+    audit,
+  });
+  const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock, audit });
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
     apiKeys: createApiKeyService({
@@ -99,6 +165,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       ids,
       clock,
       onInvalidate: (keyId) => auth.invalidate(keyId),
+      audit,
     }),
     auth,
     agents,
@@ -112,6 +179,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       ids,
       clock,
       resolveDeployment: () => deployments!.resolve,
+      checkTools: connectors.checkRunTools,
+      guardInput: guardrails.guardInput,
+      audit,
     }),
   };
   deployments = createDeploymentService({
@@ -125,6 +195,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     models,
     ids,
     clock,
+    checkGuardrails: (orgId, ref) => guardrails.check(orgId, ref, 'agent_id'),
+    audit,
   });
   const pipelineStore = createPipelineStore(db);
   const engine = createPipelineEngine({
@@ -136,6 +208,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queue,
     clock,
     present: toPipelineRun,
+    onTerminalTrx: (trx, row) => metricsWriter.recordPipelineRun(trx, row),
     onError: () => {
       counters.internalErrors++;
     },
@@ -151,8 +224,48 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     inputValidator: createInputValidator(),
+    audit,
   });
-  const allServices = { ...services, deployments, pipelines };
+  const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
+  // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.
+  const alertStore = createAlertStore(db.kysely);
+  const alertBox = createSecretBox(loadSecretKey(config));
+  const webhookEgress = config.allowPrivateWebhooks
+    ? createEgress({ allow: config.egressAllow, allowPrivate: true })
+    : egress;
+  const alerts = createAlertService({
+    store: alertStore,
+    ids,
+    clock,
+    metrics,
+    egress: webhookEgress,
+    allowPrivateWebhooks: config.allowPrivateWebhooks,
+    box: alertBox,
+    audit,
+  });
+  const webhooks = createWebhookDelivery({
+    db,
+    store: alertStore,
+    queue,
+    egress: webhookEgress,
+    box: alertBox,
+    ids,
+    clock,
+    onDelivery: (outcome) => prometheus.observeWebhookDelivery(outcome),
+  });
+  const alertEvaluator = createAlertEvaluator({
+    db,
+    store: alertStore,
+    metrics,
+    queue,
+    ids,
+    clock,
+    intervalMs: config.alertIntervalS * 1000,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  const allServices = { ...services, deployments, pipelines, connectors, metrics, guardrails, alerts, audit };
 
   const resources = {
     config,
@@ -162,6 +275,10 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     bus,
     limiter,
     counters,
+    metricsWriter,
+    prometheus,
+    alertEvaluator,
+    egress,
     models,
     queue,
     executor,
@@ -174,7 +291,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         run: (job, signal) => executor.handle(job, signal),
         deployment: (job) => allServices.deployments.handle(job),
         pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
+        [WEBHOOK_JOB]: (job, signal) => webhooks.handle(job, signal),
       });
+      alertEvaluator.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch(() => {
         counters.internalErrors++;
@@ -182,9 +301,11 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
+      await alertEvaluator.stop();
       await queue.stop(config.shutdownGraceMs);
     },
     async close() {
+      await metricsWriter.close();
       await bus.close();
       await db.close();
     },

@@ -13,9 +13,19 @@ test('defaults: embedded SQLite in ./.airmy, TLS on 127.0.0.1:8443, demo on outs
   assert.ok(Object.isFrozen(c));
 });
 
+const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
 test('production has no demo unless AIRMY_DEMO=1', () => {
-  assert.equal(parseConfig({ AIRMY_ENV: 'production' }).demo, false);
-  assert.equal(parseConfig({ AIRMY_ENV: 'production', AIRMY_DEMO: '1' }).demo, true);
+  const prod = { AIRMY_ENV: 'production', AIRMY_SECRET_KEY: SECRET_KEY };
+  assert.equal(parseConfig(prod).demo, false);
+  assert.equal(parseConfig({ ...prod, AIRMY_DEMO: '1' }).demo, true);
+});
+
+test('AIRMY_SECRET_KEY: required in production, 32 bytes as base64 or hex', () => {
+  assert.throws(() => parseConfig({ AIRMY_ENV: 'production' }), /^ConfigError: AIRMY_SECRET_KEY: required/);
+  assert.equal(parseConfig({}).secretKey, null);
+  assert.deepEqual(parseConfig({ AIRMY_SECRET_KEY: SECRET_KEY }).secretKey, Buffer.alloc(32, 7));
+  assert.deepEqual(parseConfig({ AIRMY_SECRET_KEY: '07'.repeat(32) }).secretKey, Buffer.alloc(32, 7));
 });
 
 test('a bad value stops start-up with one line naming the variable and what is allowed', () => {
@@ -29,6 +39,8 @@ test('a bad value stops start-up with one line naming the variable and what is a
     [{ AIRMY_LOG_LEVEL: 'loud' }, /^AIRMY_LOG_LEVEL: must be one of/],
     [{ AIRMY_DEMO: 'maybe' }, /^AIRMY_DEMO:/],
     [{ AIRMY_REDIS_URL: 'http://x' }, /^AIRMY_REDIS_URL:/],
+    [{ AIRMY_SECRET_KEY: 'c2hvcnQ=' }, /^AIRMY_SECRET_KEY: must be 32 bytes/],
+    [{ AIRMY_EGRESS_ALLOW: 'http://x' }, /^AIRMY_EGRESS_ALLOW:/],
   ];
   for (const [env, message] of cases) {
     assert.throws(

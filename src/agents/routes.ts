@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { canUsePrivate } from '../connectors/service.ts';
 import { principalOf } from '../http/route-config.ts';
 import { IdParams, ListQuery, list, listOf, withErrors } from '../http/schemas.ts';
 import type { Resources } from '../resources.ts';
@@ -43,8 +44,11 @@ export const agentRoutes =
           response: withErrors({ 201: ref }),
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await agents.create(principalOf(request).orgId, request.body)),
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const access = { privateConnectors: canUsePrivate(principal) };
+        return reply.code(201).send(await agents.create(principal.orgId, request.body, undefined, access));
+      },
     );
     app.get<{ Params: Static<typeof IdParams> }>(
       '/agents/:id',
@@ -73,7 +77,11 @@ export const agentRoutes =
           response: withErrors({ 200: ref }),
         },
       },
-      async (request) => agents.update(principalOf(request).orgId, request.params.id, request.body),
+      async (request) => {
+        const principal = principalOf(request);
+        const access = { privateConnectors: canUsePrivate(principal) };
+        return agents.update(principal.orgId, request.params.id, request.body, access);
+      },
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/agents/:id',

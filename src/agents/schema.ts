@@ -26,6 +26,32 @@ const Parameters = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    max_tool_steps: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 20,
+        description: 'Model steps that may call tools before the model must answer (default 8)',
+      }),
+    ),
+    mock_tool_calls: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            tool: Type.String({ minLength: 1, maxLength: 100 }),
+            input: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.Unknown())),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 16, description: 'mock/* models: tools the first step calls (in parallel)' },
+      ),
+    ),
+    mock_tool_rounds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'mock/* models: how many steps repeat mock_tool_calls (default 1)',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Model call settings' },
 );
@@ -41,7 +67,10 @@ const fields = {
   instructions: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]),
   parameters: Parameters,
   tools: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 64 }),
-  guardrails: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
+  guardrails: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()], {
+    description:
+      'A guardrail template (none, baseline, pii-redact, pii-block, strict), or a policy id (gp_…) or name; null: none',
+  }),
   metadata: Metadata,
   smoke_test: Type.Union([
     Type.Object(

@@ -1,8 +1,10 @@
+import { type AuditRecorder, audited, changedFields, givenFields } from '../audit/service.ts';
 import { type Clock, iso } from '../clock.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
 import { ModelError } from '../engine/providers/index.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
+import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { AgentRow } from '../infra/db/schema.ts';
 import type { CreateAgentBody, UpdateAgentBody } from './schema.ts';
@@ -13,6 +15,17 @@ export interface AgentServiceDeps {
   ids: IdFactory;
   clock: Clock;
   models: ModelRegistry;
+  /** `tools`: unknown names → 422, private connectors without access → 403 (the connectors service) */
+  checkTools?: (orgId: string, tools: readonly string[], privateAccess: boolean) => Promise<void>;
+  /** `guardrails`: a template, policy id or policy name, else 422 (the guardrails service) */
+  checkGuardrails?: (orgId: string, ref: string | null) => Promise<void>;
+  /** audit log: each change and its entry commit together */
+  audit?: AuditRecorder;
+}
+
+/** What the caller may put in `tools`: private connectors need the connectors:private scope. */
+export interface ToolAccess {
+  privateConnectors: boolean;
 }
 
 export function toAgent(row: AgentRow) {
@@ -38,7 +51,28 @@ export function toAgent(row: AgentRow) {
 }
 export type Agent = ReturnType<typeof toAgent>;
 
-export function createAgentService({ store, ids, clock, models }: AgentServiceDeps) {
+/** The fields a PATCH can change, as audit `changes` names them. */
+const AGENT_FIELDS = [
+  'name',
+  'description',
+  'model',
+  'instructions',
+  'parameters',
+  'tools',
+  'guardrails',
+  'metadata',
+  'smoke_test',
+] as const satisfies readonly (keyof AgentRow)[];
+
+export function createAgentService({
+  store,
+  ids,
+  clock,
+  models,
+  checkTools,
+  checkGuardrails,
+  audit,
+}: AgentServiceDeps) {
   function checkModel(model: string) {
     try {
       models.validate(model);
@@ -52,9 +86,13 @@ export function createAgentService({ store, ids, clock, models }: AgentServiceDe
     if (!row) throw notFound('agent', id);
     return row;
   }
+  // Every run reads its agent: served from memory, invalidated after each committed change.
+  const runtime = createReadCache<AgentRow>({ ttlMs: 1_000, max: 10_000, now: () => clock.now() });
   return {
-    async create(orgId: string, body: CreateAgentBody, id?: string) {
+    async create(orgId: string, body: CreateAgentBody, id?: string, access?: ToolAccess) {
       checkModel(body.model);
+      if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
+      if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
       const now = clock.now();
       const row: AgentRow = {
         id: id ?? ids('ag'),
@@ -73,20 +111,32 @@ export function createAgentService({ store, ids, clock, models }: AgentServiceDe
         updated_at: now,
         deleted_at: null,
       };
-      await store.insert(row);
+      await audited(
+        audit,
+        (trx) => store.insert(row, trx),
+        () => ({
+          orgId,
+          action: 'agent.created',
+          resource: { type: 'agent', id: row.id },
+          changes: givenFields(body),
+          statusCode: 201,
+        }),
+      );
       return toAgent(row);
     },
     async get(orgId: string, id: string) {
       return toAgent(await mustGet(orgId, id));
     },
     /** The stored row, for the run engine (which snapshots it). */
-    row: mustGet,
+    row: (orgId: string, id: string) => runtime.get(`${orgId}/${id}`, () => mustGet(orgId, id)),
     async list(orgId: string, page: PageParams) {
       const { rows, has_more } = await store.list(orgId, page);
       return { data: rows.map(toAgent), has_more };
     },
-    async update(orgId: string, id: string, body: UpdateAgentBody) {
+    async update(orgId: string, id: string, body: UpdateAgentBody, access?: ToolAccess) {
       if (body.model !== undefined) checkModel(body.model);
+      if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
+      if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
       const current = await mustGet(orgId, id);
       const next: AgentRow = {
         ...current,
@@ -104,15 +154,32 @@ export function createAgentService({ store, ids, clock, models }: AgentServiceDe
         version: current.version + 1,
         updated_at: clock.now(),
       };
-      if (!(await store.update(next, current.version))) {
-        throw conflict('agent_modified', 'The agent changed while this update was applied; retry');
-      }
+      await audited(
+        audit,
+        async (trx) => {
+          if (!(await store.update(next, current.version, trx))) {
+            throw conflict('agent_modified', 'The agent changed while this update was applied; retry');
+          }
+        },
+        () => ({
+          orgId,
+          action: 'agent.updated',
+          resource: { type: 'agent', id },
+          changes: changedFields(current, next, AGENT_FIELDS),
+        }),
+      );
+      runtime.invalidate(`${orgId}/${id}`);
       return toAgent(next);
     },
     async remove(orgId: string, id: string) {
       const row = await mustGet(orgId, id);
       const at = clock.now();
-      await store.softDelete(orgId, id, at);
+      await audited(
+        audit,
+        (trx) => store.softDelete(orgId, id, at, trx),
+        (deleted) => (deleted ? { orgId, action: 'agent.deleted', resource: { type: 'agent', id } } : null),
+      );
+      runtime.invalidate(`${orgId}/${id}`);
       return { id: row.id, object: 'agent' as const, deleted: true };
     },
   };

@@ -6,13 +6,13 @@ export function createAgentStore(db: Kysely<Database>) {
   const live = (orgId: string) =>
     db.selectFrom('agents').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   return {
-    insert: (row: AgentRow) => db.insertInto('agents').values(row).execute(),
+    insert: (row: AgentRow, trx: Kysely<Database> = db) => trx.insertInto('agents').values(row).execute(),
     get: (orgId: string, id: string) => live(orgId).where('id', '=', id).executeTakeFirst(),
     list: (orgId: string, page: PageParams) => paginate(live(orgId), page),
     /** Optimistic: the update applies only to the version it was computed from. */
-    update: async (row: AgentRow, fromVersion: number) => {
+    update: async (row: AgentRow, fromVersion: number, trx: Kysely<Database> = db) => {
       const { id, org_id, created_at, ...changes } = row;
-      const result = await db
+      const result = await trx
         .updateTable('agents')
         .set(changes)
         .where('id', '=', id)
@@ -22,8 +22,8 @@ export function createAgentStore(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    softDelete: async (orgId: string, id: string, at: number) => {
-      const result = await db
+    softDelete: async (orgId: string, id: string, at: number, trx: Kysely<Database> = db) => {
+      const result = await trx
         .updateTable('agents')
         .set({ deleted_at: at })
         .where('id', '=', id)

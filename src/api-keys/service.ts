@@ -1,3 +1,4 @@
+import { type AuditRecorder, audited } from '../audit/service.ts';
 import { isScope, type Scope, Scopes } from '../auth/scopes.ts';
 import { API_KEY_PREFIX, displayParts, generateSecret, hashSecret } from '../auth/secrets.ts';
 import type { Clock } from '../clock.ts';
@@ -17,6 +18,8 @@ export interface ApiKeyServiceDeps {
   clock: Clock;
   /** told when a key stops being valid, so caches in front of the lookup can forget it */
   onInvalidate?: (keyId: string) => void;
+  /** audit log: each change and its entry commit together (never the secret) */
+  audit?: AuditRecorder;
 }
 
 export function toApiKey(row: ApiKeyRow) {
@@ -40,7 +43,7 @@ export function parseScopes(scopes: readonly string[] | undefined, param = 'scop
   return [...new Set(scopes)] as Scope[];
 }
 
-export function createApiKeyService({ store, ids, clock, onInvalidate }: ApiKeyServiceDeps) {
+export function createApiKeyService({ store, ids, clock, onInvalidate, audit }: ApiKeyServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
     if (!row) throw notFound('api key', id);
@@ -65,12 +68,18 @@ export function createApiKeyService({ store, ids, clock, onInvalidate }: ApiKeyS
         last_used_at: null,
         revoked_at: null,
       };
-      await store.insert(row, {
-        hash: hashSecret(secret),
-        key_id: row.id,
-        created_at: now,
-        expires_at: null,
-      });
+      const secretRow = { hash: hashSecret(secret), key_id: row.id, created_at: now, expires_at: null };
+      await audited(
+        audit,
+        (trx) => store.insert(row, secretRow, trx),
+        () => ({
+          orgId,
+          action: 'api_key.created',
+          resource: { type: 'api_key', id: row.id },
+          changes: ['name', 'scopes'],
+          statusCode: 201,
+        }),
+      );
       return { ...toApiKey(row), secret };
     },
     async get(orgId: string, id: string) {
@@ -87,11 +96,22 @@ export function createApiKeyService({ store, ids, clock, onInvalidate }: ApiKeyS
       const secret = generateSecret(API_KEY_PREFIX);
       const now = clock.now();
       const display = displayParts(secret);
-      await store.rotate(
-        row.id,
-        { hash: hashSecret(secret), key_id: row.id, created_at: now, expires_at: null },
-        display,
-        now + ROTATION_GRACE_MS,
+      await audited(
+        audit,
+        (trx) =>
+          store.rotate(
+            row.id,
+            { hash: hashSecret(secret), key_id: row.id, created_at: now, expires_at: null },
+            display,
+            now + ROTATION_GRACE_MS,
+            trx,
+          ),
+        () => ({
+          orgId,
+          action: 'api_key.rotated',
+          resource: { type: 'api_key', id: row.id },
+          changes: ['secret'],
+        }),
       );
       onInvalidate?.(row.id);
       return {
@@ -103,7 +123,17 @@ export function createApiKeyService({ store, ids, clock, onInvalidate }: ApiKeyS
     async revoke(orgId: string, id: string) {
       const row = await mustGet(orgId, id);
       const at = row.revoked_at ?? clock.now();
-      if (row.revoked_at === null) await store.revoke(row.id, at);
+      if (row.revoked_at === null)
+        await audited(
+          audit,
+          (trx) => store.revoke(row.id, at, trx),
+          () => ({
+            orgId,
+            action: 'api_key.revoked',
+            resource: { type: 'api_key', id: row.id },
+            changes: ['revoked_at'],
+          }),
+        );
       onInvalidate?.(row.id);
       return toApiKey({ ...row, revoked_at: at });
     },

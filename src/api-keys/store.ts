@@ -4,11 +4,12 @@ import type { ApiKeyRow, ApiKeySecretRow, Database } from '../infra/db/schema.ts
 
 export function createApiKeyStore(db: Kysely<Database>) {
   return {
-    async insert(key: ApiKeyRow, secret: ApiKeySecretRow) {
-      await db.transaction().execute(async (trx) => {
+    async insert(key: ApiKeyRow, secret: ApiKeySecretRow, within?: Kysely<Database>) {
+      const write = async (trx: Kysely<Database>) => {
         await trx.insertInto('api_keys').values(key).execute();
         await trx.insertInto('api_key_secrets').values(secret).execute();
-      });
+      };
+      await (within ? write(within) : db.transaction().execute(write));
     },
     get: (orgId: string, id: string) =>
       db
@@ -25,8 +26,9 @@ export function createApiKeyStore(db: Kysely<Database>) {
       secret: ApiKeySecretRow,
       display: { prefix: string; last4: string },
       oldExpiresAt: number,
+      within?: Kysely<Database>,
     ) {
-      await db.transaction().execute(async (trx) => {
+      const write = async (trx: Kysely<Database>) => {
         await trx
           .updateTable('api_key_secrets')
           .set({ expires_at: oldExpiresAt })
@@ -35,10 +37,11 @@ export function createApiKeyStore(db: Kysely<Database>) {
           .execute();
         await trx.insertInto('api_key_secrets').values(secret).execute();
         await trx.updateTable('api_keys').set(display).where('id', '=', keyId).execute();
-      });
+      };
+      await (within ? write(within) : db.transaction().execute(write));
     },
-    revoke: (keyId: string, at: number) =>
-      db
+    revoke: (keyId: string, at: number, trx: Kysely<Database> = db) =>
+      trx
         .updateTable('api_keys')
         .set({ revoked_at: at })
         .where('id', '=', keyId)

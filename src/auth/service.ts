@@ -8,9 +8,11 @@
  */
 
 import type { ApiKeyStore } from '../api-keys/store.ts';
+import type { AuthFailureSubject } from '../audit/hook.ts';
+import { type AuditRecorder, audited } from '../audit/service.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
-import { forbidden, unauthorized, unprocessable } from '../errors.ts';
+import { ApiError, ErrorTypes, forbidden, unauthorized, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
 import { limitsFor } from '../organizations/plans.ts';
 import type { Principal } from './principal.ts';
@@ -33,7 +35,13 @@ export interface AuthServiceDeps {
   tokens: SessionTokenStore;
   ids: IdFactory;
   clock: Clock;
+  /** audit log: token mints are recorded with the mint */
+  audit?: AuditRecorder;
 }
+
+/** A 401 for a credential we recognized: the audit log files it under the credential's organization. */
+const deniedFor = (code: string, message: string, subject: AuthFailureSubject) =>
+  new ApiError(401, ErrorTypes.authentication, code, message, { cause: { auditSubject: subject } });
 
 /**
  * Resolved keys are remembered briefly, so the hot path costs no query. Revocation and rotation in
@@ -44,7 +52,7 @@ const KEY_CACHE_MAX = 10_000;
 
 type KeyRow = NonNullable<Awaited<ReturnType<ApiKeyStore['findBySecretHash']>>>;
 
-export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps) {
+export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServiceDeps) {
   const cache = new Map<string, { row: KeyRow; until: number }>();
   // Built once per key row and shared by its requests: a Principal is never mutated.
   const principals = new WeakMap<KeyRow, Principal>();
@@ -82,11 +90,12 @@ export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps)
       throw unauthorized('invalid_api_key', 'Invalid API key provided');
     const hash = hashSecret(secret);
     const row = await lookup(hash, now);
-    if (!row || !hashesEqual(row.hash, hash) || row.revoked_at !== null) {
+    if (!row || !hashesEqual(row.hash, hash))
       throw unauthorized('invalid_api_key', 'Invalid API key provided');
-    }
+    const subject: AuthFailureSubject = { orgId: row.org_id, actor: { type: 'api_key', id: row.key_id } };
+    if (row.revoked_at !== null) throw deniedFor('invalid_api_key', 'Invalid API key provided', subject);
     if (row.expires_at !== null && row.expires_at <= now) {
-      throw unauthorized('api_key_expired', 'This API key was rotated and its grace period has ended');
+      throw deniedFor('api_key_expired', 'This API key was rotated and its grace period has ended', subject);
     }
     if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
       row.last_used_at = now;
@@ -117,14 +126,22 @@ export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps)
         const token = await tokens.findByHash(hash);
         if (!token || !hashesEqual(token.hash, hash))
           throw unauthorized('invalid_token', 'Invalid session token');
+        const subject: AuthFailureSubject = {
+          orgId: token.org_id,
+          actor: { type: 'session_token', id: token.id },
+        };
         if (token.expires_at <= now)
-          throw unauthorized('token_expired', 'Session token has expired; mint a new one');
+          throw deniedFor('token_expired', 'Session token has expired; mint a new one', subject);
         if (token.key_revoked_at !== null) {
-          throw unauthorized('invalid_token', 'The API key this token was minted from has been revoked');
+          throw deniedFor(
+            'invalid_token',
+            'The API key this token was minted from has been revoked',
+            subject,
+          );
         }
         // A token dies with its parent key: once every secret of the key is past its deadline, so is the token.
         if (!(await keys.hasLiveSecret(token.key_id, now))) {
-          throw unauthorized('invalid_token', 'The API key this token was minted from has expired');
+          throw deniedFor('invalid_token', 'The API key this token was minted from has expired', subject);
         }
         return {
           kind: 'session_token',
@@ -164,7 +181,17 @@ export function createAuthService({ keys, tokens, ids, clock }: AuthServiceDeps)
         created_at: now,
         expires_at: now + SESSION_TOKEN_TTL_MS,
       };
-      await tokens.insert(row);
+      await audited(
+        audit,
+        (trx) => tokens.insert(row, trx),
+        () => ({
+          orgId: principal.orgId,
+          action: 'session_token.created',
+          resource: { type: 'session_token', id: row.id },
+          changes: ['scopes'],
+          statusCode: 201,
+        }),
+      );
       return { id: row.id, object: 'session_token' as const, token, scopes, expires_at: iso(row.expires_at) };
     },
   };

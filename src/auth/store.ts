@@ -3,7 +3,8 @@ import type { Database, SessionTokenRow } from '../infra/db/schema.ts';
 
 export function createSessionTokenStore(db: Kysely<Database>) {
   return {
-    insert: (row: SessionTokenRow) => db.insertInto('session_tokens').values(row).execute(),
+    insert: (row: SessionTokenRow, trx: Kysely<Database> = db) =>
+      trx.insertInto('session_tokens').values(row).execute(),
     /** A token with its parent key and organization: one indexed join, like the key lookup. */
     findByHash: (hash: string) =>
       db

@@ -19,6 +19,7 @@
  * streamed as `deployment.log` / `deployment.status` events.
  */
 import type { AgentService } from '../agents/service.ts';
+import type { AuditRecorder } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import { type Clock, iso } from '../clock.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
@@ -26,6 +27,7 @@ import { notFound, unprocessable } from '../errors.ts';
 import { builtinTemplates } from '../guardrails/templates.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
+import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { DeploymentLogRow, DeploymentRow, JobRow, RunRow } from '../infra/db/schema.ts';
@@ -107,6 +109,10 @@ export interface DeploymentServiceDeps {
   models: ModelRegistry;
   ids: IdFactory;
   clock: Clock;
+  /** 422 unknown_guardrail_policy unless `guardrails` names a template or a policy (src/guardrails) */
+  checkGuardrails?: (orgId: string, ref: string | null) => Promise<void>;
+  /** audit log: create and rollback record inside their transactions */
+  audit?: AuditRecorder;
 }
 
 type Line = { level?: 'info' | 'warn' | 'error'; step: string; message: string; status?: DeploymentStatus };
@@ -221,6 +227,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       );
       return out;
     });
+    serving.invalidate();
     publish(rows);
   }
 
@@ -254,7 +261,13 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       step: 'model',
       message: `Model '${config.model}' resolves to a configured provider`,
     });
-    if (config.guardrails !== null && !BUILTIN_POLICIES.includes(config.guardrails))
+    if (deps.checkGuardrails) {
+      try {
+        await deps.checkGuardrails(dep.org_id, config.guardrails);
+      } catch (err) {
+        throw new StepFailed('guardrails', (err as Error).message);
+      }
+    } else if (config.guardrails !== null && !BUILTIN_POLICIES.includes(config.guardrails))
       throw new StepFailed(
         'guardrails',
         `Unknown guardrail policy '${config.guardrails}' (known: ${Object.keys(builtinTemplates).join(', ')})`,
@@ -374,6 +387,13 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
   }
 
   /** Which deployment serves a run (see DeploymentResolver). */
+  // What serves an environment is read on every run: kept in memory, invalidated after each
+  // activation or rollback commits (other processes see a change within the TTL).
+  const serving = createReadCache<{ id: string; config: DeploymentConfig } | null>({
+    ttlMs: 1_000,
+    max: 10_000,
+    now: () => clock.now(),
+  });
   const resolve: DeploymentResolver = async (orgId, agentId, selector) => {
     let dep: DeploymentRow | undefined;
     if (selector.deployment_id !== undefined) {
@@ -398,8 +418,11 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           'deployment_id',
         );
     } else {
-      dep = await store.active(agentId, selector.environment ?? 'production');
-      if (!dep) return null;
+      const environment = selector.environment ?? 'production';
+      return serving.get(`${agentId}/${environment}`, async () => {
+        const active = await store.active(agentId, environment);
+        return active ? { id: active.id, config: JSON.parse(active.config) as DeploymentConfig } : null;
+      });
     }
     return { id: dep.id, config: JSON.parse(dep.config) as DeploymentConfig };
   };
@@ -433,6 +456,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       const agent = await agents.row(orgId, body.agent_id).catch(() => {
         throw notFound('agent', body.agent_id, 'agent_id');
       });
+      await deps.checkGuardrails?.(orgId, agent.guardrails);
       const config: DeploymentConfig = {
         name: agent.name,
         model: agent.model,
@@ -471,6 +495,13 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           status: 'pending',
         });
         await queue.enqueue(trx, { kind: 'deployment', ref_id: row.id });
+        await deps.audit?.record(trx, {
+          orgId,
+          action: 'deployment.created',
+          resource: { type: 'deployment', id: row.id },
+          changes: ['agent_id', ...Object.keys(body).filter((f) => f !== 'agent_id')],
+          statusCode: 202,
+        });
         return { row: { ...row, log_seq: 1 }, logged };
       });
       publish([logged]);
@@ -533,8 +564,15 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
             status: 'active',
           }),
         ];
+        await deps.audit?.record(trx, {
+          orgId,
+          action: 'deployment.rolled_back',
+          resource: { type: 'deployment', id: dep.id },
+          changes: ['status'],
+        });
         return { target: { ...target, status: 'active', activated_at: now }, rows };
       });
+      serving.invalidate();
       publish(rows);
       return toDeployment(target);
     },

@@ -20,6 +20,10 @@
 
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
+import type { ToolDefinition, ToolResolver } from '../connectors/tool.ts';
+import type { CompiledPolicy } from '../guardrails/compile.ts';
+import { createOutputGuard } from '../guardrails/output.ts';
+import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
@@ -34,6 +38,7 @@ import {
 import { type RunConfig, toRun } from '../runs/present.ts';
 import type { RunStore } from '../runs/store.ts';
 import { ModelError, type ModelRegistry } from './providers/index.ts';
+import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
 
 const FLUSH_MS = 100;
 
@@ -44,9 +49,15 @@ export interface RunExecutorDeps {
   queue: Queue;
   models: ModelRegistry;
   clock: Clock;
+  /** the run's `tools` (built-in names, connector ids) → callable tools, when the run starts */
+  resolveTools?: ToolResolver;
+  /** the compiled guardrail policy a run's config froze (cached per version), for output checks */
+  guardrails?: (snapshot: GuardrailSnapshot | undefined) => CompiledPolicy | null;
   /** after a run's `running` transition is stored (deployment runtime logs) */
   onStarted?: (run: RunRow) => void;
   onFinished?: (run: RunRow) => void;
+  /** inside the terminal transition's transaction, with the final row (metrics rollups) */
+  onFinishTrx?: (trx: Parameters<RunStore['finish']>[0], run: RunRow) => Promise<void>;
 }
 
 interface Live {
@@ -65,8 +76,11 @@ export function createRunExecutor({
   queue,
   models,
   clock,
+  resolveTools,
+  guardrails,
   onStarted,
   onFinished,
+  onFinishTrx,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
 
@@ -98,6 +112,7 @@ export function createRunExecutor({
     const done = await db.kysely.transaction().execute(async (trx) => {
       const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now });
       if (ok) await store.insertEvents(trx, [...buffered, terminal]);
+      if (ok) await onFinishTrx?.(trx, final);
       if (jobId) await queue.complete(trx, jobId);
       else await trx.deleteFrom('jobs').where('ref_id', '=', run.id).execute();
       return ok;
@@ -168,6 +183,12 @@ export function createRunExecutor({
     onStarted?.({ ...run, status: 'running', started_at: now });
 
     const config = JSON.parse(run.config) as RunConfig;
+    // Output guardrails: streamed deltas pass through the stream guard; the whole text is checked below.
+    const outputGuard = createOutputGuard(
+      guardrails?.(config.guardrail_policy) ?? null,
+      config.stream,
+      run.guardrail_hits,
+    );
     const onStop = () => state.abort.abort(new Error('worker stopping'));
     stopSignal.addEventListener('abort', onStop, { once: true });
     const timer = run.timeout_ms
@@ -180,7 +201,17 @@ export function createRunExecutor({
       if (rows.length) await db.kysely.transaction().execute((trx) => store.insertEvents(trx, rows));
     };
     const runningRow: RunRow = { ...run, status: 'running', started_at: now };
+    // Tool events are buffered and flushed like deltas; the calls end up on the run row.
+    const toolRecord = createToolRecord();
+    let tools: ToolDefinition[] = [];
+    const emit = (type: 'run.tool_call' | 'run.tool_result', extra: Partial<RunEvent>) => {
+      const row = eventRow(run.id, ++state.seq, type, extra);
+      state.buffer.push(row);
+      publish(row);
+      flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
+    };
     try {
+      tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
       const result = await models.call({
         model: config.model,
         instructions: config.instructions,
@@ -188,25 +219,45 @@ export function createRunExecutor({
         parameters: config.parameters,
         signal: state.abort.signal,
         onDelta: config.stream
-          ? (delta) => {
+          ? (received) => {
+              const delta = outputGuard.push(received);
+              if (!delta) return;
               const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta });
               state.buffer.push(row);
               publish(row);
               flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
             }
           : undefined,
+        tools,
+        onToolCall: (call) => emit('run.tool_call', { tool_call: toolRecord.call(call) }),
+        onToolResult: (res) => emit('run.tool_result', { tool_result: toolRecord.result(res) }),
       });
+      // Released before the run is seen finished (MCP sessions ended); `finally` covers the rest.
+      await closeTools(tools.splice(0));
       clearTimeout(flushing);
+      const verdict = outputGuard.end(result.text);
+      if (verdict.tail) {
+        const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta: verdict.tail });
+        state.buffer.push(row);
+        publish(row);
+      }
+      const blocked = verdict.blocked && {
+        code: 'guardrail_blocked',
+        message: `The output was blocked by guardrail rule '${verdict.blocked.rule}': ${verdict.blocked.message}`,
+      };
       await finish(
         runningRow,
         job.id,
         ['running'],
-        'completed',
+        blocked ? 'failed' : 'completed',
         {
-          output: JSON.stringify({ result: result.text }),
+          output: blocked ? null : JSON.stringify({ result: verdict.text }),
+          ...(blocked && { error: JSON.stringify(blocked) }),
+          ...(verdict.hits !== undefined && { guardrail_hits: verdict.hits }),
           input_tokens: result.usage.input_tokens,
           output_tokens: result.usage.output_tokens,
           latency_ms: clock.now() - now,
+          ...toolRecord.fields(),
         },
         state.buffer.splice(0),
         state.seq + 1,
@@ -222,7 +273,7 @@ export function createRunExecutor({
           job.id,
           ['running'],
           'cancelled',
-          { latency_ms: latency },
+          { latency_ms: latency, ...toolRecord.fields() },
           buffered,
           state.seq + 1,
         );
@@ -234,6 +285,7 @@ export function createRunExecutor({
           'timed_out',
           {
             latency_ms: latency,
+            ...toolRecord.fields(),
             error: JSON.stringify({
               code: 'run_timeout',
               message: `The run exceeded its timeout of ${run.timeout_ms} ms`,
@@ -249,7 +301,7 @@ export function createRunExecutor({
         throw err;
       } else {
         const error =
-          err instanceof ModelError
+          err instanceof ModelError || err instanceof ToolsUnavailable
             ? { code: err.code, message: err.message }
             : { code: 'run_error', message: 'The run failed unexpectedly' };
         await finish(
@@ -257,7 +309,7 @@ export function createRunExecutor({
           job.id,
           ['running'],
           'failed',
-          { latency_ms: latency, error: JSON.stringify(error) },
+          { latency_ms: latency, error: JSON.stringify(error), ...toolRecord.fields() },
           buffered,
           state.seq + 1,
         );
@@ -266,6 +318,7 @@ export function createRunExecutor({
       clearTimeout(timer);
       stopSignal.removeEventListener('abort', onStop);
       live.delete(run.id);
+      await closeTools(tools);
     }
   }
 

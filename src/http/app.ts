@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import type { Resources } from '../resources.ts';
 import { errorBody, installErrorHandler } from './error-handler.ts';
@@ -125,6 +126,12 @@ export async function buildApp(
     }
   });
 
+  // Request duration by route pattern (bounded label set), not the raw URL; unrouted → "unmatched".
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    resources.prometheus.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
   app.addHook('preValidation', async (request) => {
     for (const part of [request.params, request.query] as Record<string, unknown>[]) {
       if (!part) continue;
@@ -153,9 +160,14 @@ export async function buildApp(
     auth: resources.services.auth,
     limiter: resources.limiter,
     clock: resources.clock,
-    onRateLimited: () => resources.counters.rateLimited++,
+    onRateLimited: (keyId, orgId) => {
+      resources.counters.rateLimited++;
+      resources.metricsWriter.rateLimited(orgId, keyId);
+      resources.prometheus.observeRateLimited();
+    },
   });
   installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
+  installAudit(app, resources.services.audit, { trustProxy: options.trustProxy });
 
   await app.register(swagger, {
     openapi: {

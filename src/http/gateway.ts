@@ -16,7 +16,7 @@ export interface GatewayDeps {
   auth: AuthService;
   limiter: Limiter;
   clock: Clock;
-  onRateLimited?: (keyId: string) => void;
+  onRateLimited?: (keyId: string, orgId: string) => void;
   onAuthFailure?: (info: { code: string; ip: string; status: number }) => void;
 }
 
@@ -35,7 +35,7 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
     reply.header('x-ratelimit-remaining', decision.remaining);
     reply.header('x-ratelimit-reset', decision.resetSeconds);
     if (!decision.allowed) {
-      onRateLimited?.(principal.keyId);
+      onRateLimited?.(principal.keyId, principal.orgId);
       throw rateLimited(decision.retryAfterSeconds);
     }
 

@@ -1,9 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes } from '../agents/routes.ts';
+import { alertRoutes } from '../alerts/routes.ts';
 import { apiKeyRoutes } from '../api-keys/routes.ts';
+import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
+import { connectorRoutes } from '../connectors/routes.ts';
 import { deploymentRoutes } from '../deployments/routes.ts';
 import { ApiError, ErrorTypes } from '../errors.ts';
+import { guardrailRoutes } from '../guardrails/routes.ts';
+import { metricRoutes } from '../metrics/routes.ts';
+import { prometheusRoutes } from '../observability/routes.ts';
 import { organizationRoutes } from '../organizations/routes.ts';
 import { pipelineRoutes } from '../pipelines/routes.ts';
 import type { Resources } from '../resources.ts';
@@ -33,6 +39,7 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
     );
   });
 
+  await app.register(prometheusRoutes(resources));
   await app.register(organizationRoutes(resources), { prefix: '/v2' });
   await app.register(apiKeyRoutes(resources), { prefix: '/v2' });
   await app.register(authRoutes(resources), { prefix: '/v2' });
@@ -40,4 +47,9 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
   await app.register(runRoutes(resources), { prefix: '/v2' });
   await app.register(pipelineRoutes(resources), { prefix: '/v2' });
   await app.register(deploymentRoutes(resources), { prefix: '/v2' });
+  await app.register(alertRoutes(resources), { prefix: '/v2' });
+  await app.register(connectorRoutes(resources), { prefix: '/v2' });
+  await app.register(guardrailRoutes(resources), { prefix: '/v2' });
+  await app.register(metricRoutes(resources), { prefix: '/v2' });
+  await app.register(auditRoutes(resources), { prefix: '/v2' });
 }

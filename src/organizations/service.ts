@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import { notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
+import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { OrganizationRow } from '../infra/db/schema.ts';
 import { isPlan, limitsFor, Plans } from './plans.ts';
 import type { OrganizationStore } from './store.ts';
@@ -28,11 +29,8 @@ export function toOrganization(row: OrganizationRow) {
  * Organizations change only through the CLI (another process), and the auth cache already lets a
  * plan change take up to 5 s to apply; reads within the same bound come from memory.
  */
-const ORG_CACHE_TTL_MS = 5_000;
-const ORG_CACHE_MAX = 10_000;
-
 export function createOrganizationService({ store, ids, clock }: OrganizationServiceDeps) {
-  const cache = new Map<string, { row: OrganizationRow; until: number }>();
+  const cache = createReadCache<OrganizationRow>({ ttlMs: 5_000, max: 10_000, now: () => clock.now() });
   return {
     async create(input: { name: string; plan: string; rpm?: number; burst?: number; id?: string }) {
       if (!input.name.trim())
@@ -51,14 +49,11 @@ export function createOrganizationService({ store, ids, clock }: OrganizationSer
       return row;
     },
     async get(id: string) {
-      const now = clock.now();
-      const hit = cache.get(id);
-      if (hit && hit.until > now) return hit.row;
-      const row = await store.get(id);
-      if (!row) throw notFound('organization', id);
-      if (cache.size >= ORG_CACHE_MAX) cache.clear();
-      cache.set(id, { row, until: now + ORG_CACHE_TTL_MS });
-      return row;
+      return cache.get(id, async () => {
+        const row = await store.get(id);
+        if (!row) throw notFound('organization', id);
+        return row;
+      });
     },
     list: () => store.list(),
   };

@@ -135,6 +135,8 @@ export interface PipelineEngineDeps {
   present: (row: PipelineRunRow) => unknown;
   maxParallel?: number;
   onError?: (err: unknown, pipelineRunId: string) => void;
+  /** inside the transaction that makes a pipeline run terminal, with its final row (metrics rollups) */
+  onTerminalTrx?: (trx: Parameters<RunStore['finish']>[0], row: PipelineRunRow) => Promise<void>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -379,6 +381,7 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
         const eventRows = events.map((e) => eventRow(id, ++seq, now, e));
         for (const p of prepared) await deps.runs().insertPrepared(trx, p);
         await store.updateRun(trx, id, { ...fields, event_seq: seq });
+        if (!again && isPipelineTerminal(final.status)) await deps.onTerminalTrx?.(trx, final);
         await store.insertEvents(trx, eventRows);
         if (wakeAt !== null) await queue.enqueue(trx, { kind: 'pipeline', ref_id: id, run_at: wakeAt });
         if (opts.jobId) await queue.complete(trx, opts.jobId);

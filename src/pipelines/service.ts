@@ -5,6 +5,7 @@
  * reads, cancel and event replay. Execution is the engine's (engine.ts).
  */
 import type { AgentService } from '../agents/service.ts';
+import { type AuditRecorder, audited, givenFields } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
@@ -38,6 +39,8 @@ export interface PipelineServiceDeps {
   ids: IdFactory;
   clock: Clock;
   inputValidator: InputValidator;
+  /** audit log: each change and its entry commit together */
+  audit?: AuditRecorder;
 }
 
 export interface TriggerInput {
@@ -46,7 +49,7 @@ export interface TriggerInput {
 }
 
 export function createPipelineService(deps: PipelineServiceDeps) {
-  const { db, store, agents, queue, bus, ids, clock, inputValidator } = deps;
+  const { db, store, agents, queue, bus, ids, clock, inputValidator, audit } = deps;
 
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -87,7 +90,17 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         updated_at: now,
         deleted_at: null,
       };
-      await store.insert(row);
+      await audited(
+        audit,
+        (trx) => store.insert(row, trx),
+        () => ({
+          orgId,
+          action: 'pipeline.created',
+          resource: { type: 'pipeline', id: row.id },
+          changes: givenFields(body as object),
+          statusCode: 201,
+        }),
+      );
       return toPipeline(row);
     },
     async get(orgId: string, id: string) {
@@ -115,13 +128,29 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         metadata: JSON.stringify(def.metadata ?? {}),
         updated_at: clock.now(),
       };
-      if (!(await store.update(next, current.version)))
-        throw conflict('pipeline_modified', 'The pipeline changed while this update was applied; retry');
+      await audited(
+        audit,
+        async (trx) => {
+          if (!(await store.update(next, current.version, trx)))
+            throw conflict('pipeline_modified', 'The pipeline changed while this update was applied; retry');
+        },
+        () => ({
+          orgId,
+          action: 'pipeline.updated',
+          resource: { type: 'pipeline', id },
+          changes: Object.keys(patch),
+        }),
+      );
       return toPipeline(next);
     },
     async remove(orgId: string, id: string) {
       await mustGet(orgId, id);
-      await store.softDelete(orgId, id, clock.now());
+      await audited(
+        audit,
+        (trx) => store.softDelete(orgId, id, clock.now(), trx),
+        (deleted) =>
+          deleted ? { orgId, action: 'pipeline.deleted', resource: { type: 'pipeline', id } } : null,
+      );
       return { id, object: 'pipeline' as const, deleted: true };
     },
 
@@ -164,6 +193,13 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         // the deadline is a durable wake-up too: it fires after a restart as well
         if (def.timeout_ms !== undefined)
           await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id, run_at: now + def.timeout_ms });
+        await audit?.record(trx, {
+          orgId: principal.orgId,
+          action: 'pipeline.triggered',
+          resource: { type: 'pipeline_run', id: row.id },
+          changes: givenFields(body),
+          statusCode: 202,
+        });
       });
       queue.notify();
       return run;
@@ -194,6 +230,17 @@ export function createPipelineService(deps: PipelineServiceDeps) {
           `This pipeline run finished (${after.status}) before it could be cancelled`,
           'run_id',
         );
+      // The engine committed the cancellation in its own transaction: recorded once it is confirmed.
+      await audited(
+        audit,
+        async () => {},
+        () => ({
+          orgId,
+          action: 'pipeline_run.cancelled',
+          resource: { type: 'pipeline_run', id },
+          changes: ['status'],
+        }),
+      );
       return toPipelineRun(after);
     },
 

@@ -14,13 +14,14 @@ export function createPipelineStore(db: Db) {
   const live = (orgId: string) =>
     k.selectFrom('pipelines').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   return {
-    insert: (row: PipelineRow) => k.insertInto('pipelines').values(row).execute(),
+    insert: (row: PipelineRow, trx: Kysely<Database> = k) =>
+      trx.insertInto('pipelines').values(row).execute(),
     get: (orgId: string, id: string) => live(orgId).where('id', '=', id).executeTakeFirst(),
     list: (orgId: string, page: PageParams) => paginate(live(orgId), page),
     /** Optimistic: applies only to the version it was computed from. */
-    async update(row: PipelineRow, fromVersion: number) {
+    async update(row: PipelineRow, fromVersion: number, trx: Kysely<Database> = k) {
       const { id, org_id, created_at, ...changes } = row;
-      const r = await k
+      const r = await trx
         .updateTable('pipelines')
         .set(changes)
         .where('id', '=', id)
@@ -30,8 +31,8 @@ export function createPipelineStore(db: Db) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
-    async softDelete(orgId: string, id: string, at: number) {
-      const r = await k
+    async softDelete(orgId: string, id: string, at: number, trx: Kysely<Database> = k) {
+      const r = await trx
         .updateTable('pipelines')
         .set({ deleted_at: at })
         .where('id', '=', id)

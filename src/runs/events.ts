@@ -25,6 +25,8 @@ export type RunEventType =
   | 'run.created'
   | 'run.started'
   | 'run.output.delta'
+  | 'run.tool_call'
+  | 'run.tool_result'
   | 'run.completed'
   | 'run.failed'
   | 'run.cancelled'
@@ -38,6 +40,16 @@ export interface RunEvent {
   created_at: string;
   /** run.output.delta */
   delta?: string;
+  /** run.tool_call: the call the model made */
+  tool_call?: { id: string; name: string; input: unknown };
+  /** run.tool_result: how it ended (`output`, or `error` that the model saw) */
+  tool_result?: {
+    id: string;
+    name: string;
+    output?: unknown;
+    error?: { code: string; message: string };
+    duration_ms: number;
+  };
   /** created and terminal events carry the run as it stands */
   run?: unknown;
 }
@@ -61,6 +73,10 @@ export function terminalEventType(status: RunStatus): RunEventType {
 }
 
 export const isTerminalEvent = (type: string) =>
-  type !== 'run.created' && type !== 'run.started' && type !== 'run.output.delta';
+  type !== 'run.created' &&
+  type !== 'run.started' &&
+  type !== 'run.output.delta' &&
+  type !== 'run.tool_call' &&
+  type !== 'run.tool_result';
 
 export const runTopic = (runId: string) => `run:${runId}`;

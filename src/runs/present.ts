@@ -1,4 +1,6 @@
 import { iso } from '../clock.ts';
+import type { GuardrailSnapshot } from '../guardrails/service.ts';
+import type { Hit } from '../guardrails/types.ts';
 import type { RunRow } from '../infra/db/schema.ts';
 
 /** What a run is executed with: the agent's configuration as it was when the run was accepted. */
@@ -10,6 +12,18 @@ export interface RunConfig {
   guardrails: string | null;
   agent_version: number;
   stream: boolean;
+  /** the guardrail policy (version) in force when the run was accepted; absent: no guardrails */
+  guardrail_policy?: GuardrailSnapshot;
+}
+
+/** One entry of a run's `tool_calls`: `output` when the tool succeeded, `error` when it failed. */
+export interface RunToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+  output?: unknown;
+  error?: { code: string; message: string };
+  duration_ms: number;
 }
 
 export function toRun(row: RunRow) {
@@ -31,6 +45,8 @@ export function toRun(row: RunRow) {
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     pipeline_run_id: row.pipeline_run_id,
     step_id: row.step_id,
+    tool_calls: row.tool_calls ? (JSON.parse(row.tool_calls) as RunToolCall[]) : [],
+    guardrails: row.guardrail_hits ? (JSON.parse(row.guardrail_hits) as Hit[]) : [],
     created_at: iso(row.created_at)!,
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),

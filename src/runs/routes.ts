@@ -35,21 +35,26 @@ export const runRoutes =
       async (request, reply) => {
         const principal = principalOf(request);
         const body = request.body;
-        const { row, created } = await runs.create(principal, body);
+        const accepted = await runs.create(principal, body, {}, { claim: true });
+        const { row, created } = accepted;
         if (body.stream) {
-          const stream = openSse(request, reply);
-          const following = followRun(stream, runs, principal.orgId, row.id, 0);
-          runs.kick();
+          let following: Promise<unknown>;
+          try {
+            const stream = openSse(request, reply);
+            following = followRun(stream, runs, principal.orgId, row.id, 0);
+          } finally {
+            runs.kick(accepted); // an accepted run runs, whatever happened to its stream
+          }
           await following;
           await settleIdempotency(stores.idempotency, request, 200, await runs.get(principal.orgId, row.id));
           return reply;
         }
         if (body.background) {
-          runs.kick();
+          runs.kick(accepted);
           return reply.code(202).send(created.run);
         }
         const watcher = runs.terminalWatcher(row.id);
-        runs.kick();
+        runs.kick(accepted);
         const terminal = await watcher.wait(config.syncWaitMs);
         if (terminal?.run) return reply.code(200).send(terminal.run);
         const current = await runs.get(principal.orgId, row.id);

@@ -88,6 +88,25 @@ export const Run = Type.Object(
     metadata: Type.Record(Type.String(), Type.String()),
     pipeline_run_id: Type.Union([Type.String(), Type.Null()]),
     step_id: Type.Union([Type.String(), Type.Null()]),
+    tool_calls: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        input: Type.Unknown(),
+        output: Type.Optional(Type.Unknown()),
+        error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+        duration_ms: Type.Integer(),
+      }),
+      { description: 'Tools the model called, in order: each with its output, or the error the model saw' },
+    ),
+    guardrails: Type.Array(
+      Type.Object({
+        rule: Type.String(),
+        action: Type.Union([Type.Literal('block'), Type.Literal('redact'), Type.Literal('flag')]),
+        count: Type.Integer(),
+      }),
+      { description: 'Guardrail rules that matched the input or output: what they did and how often' },
+    ),
     created_at: Timestamp,
     started_at: NullableTimestamp,
     completed_at: NullableTimestamp,

@@ -5,16 +5,18 @@
 
 import type { Kysely } from 'kysely';
 import type { AgentService } from '../agents/service.ts';
+import { type AuditRecorder, audited } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { RunExecutor } from '../engine/run-executor.ts';
 import { notFound, unprocessable } from '../errors.ts';
+import type { GuardedInput } from '../guardrails/service.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
-import type { Database, RunRow } from '../infra/db/schema.ts';
+import type { Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
 import { type RunConfig, toRun } from './present.ts';
@@ -57,6 +59,8 @@ export type DeploymentResolver = (
 export interface PreparedRun {
   row: RunRow;
   created: RunEvent;
+  /** set when this process's pool claimed the run's job on insert: `kick` starts it */
+  job?: JobRow | null;
 }
 
 export interface RunServiceDeps {
@@ -70,6 +74,12 @@ export interface RunServiceDeps {
   clock: Clock;
   /** late-bound: the deployments service is built after this one */
   resolveDeployment?: () => DeploymentResolver;
+  /** throws 403 when the caller may not use the run's tools (private connectors) */
+  checkTools?: (principal: Principal, tools: readonly string[]) => void;
+  /** input guardrails: throws 422 guardrail_violation; null when the run has none (src/guardrails) */
+  guardInput?: (orgId: string, ref: string | null, input: unknown) => Promise<GuardedInput | null>;
+  /** audit log: cancels are recorded (run creation is not: high volume, the run is its own record) */
+  audit?: AuditRecorder;
 }
 
 export function createRunService({
@@ -82,6 +92,9 @@ export function createRunService({
   ids,
   clock,
   resolveDeployment,
+  checkTools,
+  guardInput,
+  audit,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -136,6 +149,7 @@ export function createRunService({
       guardrails: agent.guardrails,
       agent_version: agent.version,
     };
+    checkTools?.(principal, base.tools);
     const config: RunConfig = {
       model: base.model,
       instructions: base.instructions,
@@ -145,6 +159,11 @@ export function createRunService({
       agent_version: base.agent_version,
       stream: body.stream === true,
     };
+    // Input guardrails: a block is a 422 and no run; redactions are what the model and the stored
+    // run see; the policy version in force now is frozen into the config for the output checks.
+    const guardedConfig: RunConfig = extra.config === undefined ? config : JSON.parse(extra.config);
+    const guarded = await guardInput?.(principal.orgId, guardedConfig.guardrails, body.input);
+    if (guarded) guardedConfig.guardrail_policy = guarded.snapshot;
     const row: RunRow = {
       id: ids('run'),
       org_id: principal.orgId,
@@ -154,7 +173,7 @@ export function createRunService({
       status: 'queued',
       model: base.model,
       config: JSON.stringify(config),
-      input: JSON.stringify(body.input),
+      input: guarded ? guarded.input : JSON.stringify(body.input),
       output: null,
       error: null,
       metadata: JSON.stringify(body.metadata ?? {}),
@@ -171,6 +190,10 @@ export function createRunService({
       completed_at: null,
       ...extra,
     };
+    if (guarded) {
+      row.guardrail_hits = guarded.hits;
+      if (extra.config !== undefined) row.config = JSON.stringify(guardedConfig);
+    }
     const created: RunEvent = {
       type: 'run.created',
       sequence_number: 1,
@@ -181,8 +204,12 @@ export function createRunService({
     return { row, created };
   }
 
-  /** Writes a prepared run, its `run.created` event and its job in the caller's transaction. */
-  async function insertPrepared(trx: Kysely<Database>, { row, created }: PreparedRun) {
+  /**
+   * Writes a prepared run, its `run.created` event and its job in the caller's transaction. With
+   * `claim`, a free worker slot of this process takes the job at once (see Queue.enqueueClaimed).
+   */
+  async function insertPrepared(trx: Kysely<Database>, prepared: PreparedRun, claim = false) {
+    const { row, created } = prepared;
     await store.insert(trx, row);
     await store.insertEvents(trx, [
       {
@@ -193,13 +220,25 @@ export function createRunService({
         created_at: row.created_at,
       },
     ]);
-    await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
+    if (claim) prepared.job = await queue.enqueueClaimed(trx, { kind: 'run', ref_id: row.id });
+    else await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
   }
 
   return {
-    async create(principal: Principal, body: CreateRunInput, extra: Partial<RunRow> = {}) {
+    /** Accepts a run. With `claim`, the caller must `kick(accepted)` (it starts the claimed job). */
+    async create(
+      principal: Principal,
+      body: CreateRunInput,
+      extra: Partial<RunRow> = {},
+      options: { claim?: boolean } = {},
+    ) {
       const prepared = await prepare(principal, body, extra);
-      await db.kysely.transaction().execute((trx) => insertPrepared(trx, prepared));
+      try {
+        await db.kysely.transaction().execute((trx) => insertPrepared(trx, prepared, options.claim));
+      } catch (err) {
+        if (prepared.job) queue.abandon(prepared.job);
+        throw err;
+      }
       return prepared;
     },
     /** create in two halves, for a caller that inserts runs in its own transaction (pipelines). */
@@ -207,7 +246,10 @@ export function createRunService({
     insertPrepared,
 
     /** Start executing accepted runs (after the caller subscribed to what it wants to see). */
-    kick: () => queue.notify(),
+    kick(accepted?: PreparedRun) {
+      if (accepted?.job) queue.run(accepted.job);
+      else queue.notify();
+    },
     terminalWatcher,
 
     async get(orgId: string, id: string) {
@@ -244,6 +286,19 @@ export function createRunService({
           'id',
         );
       }
+      // The executor commits the cancellation itself (possibly after the wait): recorded once confirmed
+      // or requested, in a transaction of its own.
+      const cancelled = after.status === 'cancelled';
+      await audited(
+        audit,
+        async () => {},
+        () => ({
+          orgId,
+          action: cancelled ? 'run.cancelled' : 'run.cancel_requested',
+          resource: { type: 'run', id },
+          changes: cancelled ? ['status'] : [],
+        }),
+      );
       return toRun(after);
     },
 

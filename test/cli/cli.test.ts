@@ -65,11 +65,17 @@ describe('the airmy CLI bootstraps organizations and keys', () => {
   });
 });
 
+const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
 describe('demo mode', () => {
   test('production: no demo key; AIRMY_DEMO=1 brings it back with a warning', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'airmy-prod-'));
     try {
-      const prod = await startChildServer({ AIRMY_DATA_DIR: dir, AIRMY_ENV: 'production' });
+      const prod = await startChildServer({
+        AIRMY_DATA_DIR: dir,
+        AIRMY_ENV: 'production',
+        AIRMY_SECRET_KEY: SECRET_KEY,
+      });
       try {
         const res = await prod.request('GET', '/v2/organization', { key: 'sk-airmy-demo-2026' });
         assert.equal(res.status, 401);
@@ -78,7 +84,12 @@ describe('demo mode', () => {
         await prod.kill('SIGTERM');
       }
       const dir2 = mkdtempSync(path.join(tmpdir(), 'airmy-prod-demo-'));
-      const demo = await startChildServer({ AIRMY_DATA_DIR: dir2, AIRMY_ENV: 'production', AIRMY_DEMO: '1' });
+      const demo = await startChildServer({
+        AIRMY_DATA_DIR: dir2,
+        AIRMY_ENV: 'production',
+        AIRMY_DEMO: '1',
+        AIRMY_SECRET_KEY: SECRET_KEY,
+      });
       try {
         assert.equal(
           (await demo.request('GET', '/v2/organization', { key: 'sk-airmy-demo-2026' })).status,

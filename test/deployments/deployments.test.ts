@@ -151,13 +151,16 @@ forEachDb('deployments: versions, validation, one active per environment, rollba
     const good = await settled((await deploy(id)).id);
     assert.equal(good.status, 'active');
 
-    await inject('PATCH', `/v2/agents/${id}`, { guardrails: 'made-up-policy' });
-    const badPolicy = await settled((await deploy(id)).id);
-    assert.equal(badPolicy.status, 'failed');
-    assert.match(badPolicy.failed_reason, /made-up-policy/);
-    assert.equal(badPolicy.activated_at, null);
-    const lines = await logs(badPolicy.id);
-    assert.ok(lines.some((l) => l.step === 'guardrails' && l.level === 'error'));
+    // an unknown guardrail policy is refused up front: at the agent update, and at deploy when the
+    // policy the agent names was deleted since
+    const refused = await inject('PATCH', `/v2/agents/${id}`, { guardrails: 'made-up-policy' });
+    assert.equal(refused.statusCode, 422);
+    const policy = (await inject('POST', '/v2/guardrails/policies', { name: 'short-lived' })).json();
+    await inject('PATCH', `/v2/agents/${id}`, { guardrails: policy.id });
+    await inject('DELETE', `/v2/guardrails/policies/${policy.id}`);
+    const badPolicy = await inject('POST', '/v2/deployments', { agent_id: id });
+    assert.equal(badPolicy.statusCode, 422);
+    assert.equal(badPolicy.json().error.code, 'unknown_guardrail_policy');
 
     await inject('PATCH', `/v2/agents/${id}`, { guardrails: null, model: 'openai/gpt-4.1-mini' });
     const unconfigured = await settled((await deploy(id)).id);
@@ -287,7 +290,7 @@ forEachDb('deployments: versions, validation, one active per environment, rollba
   });
 
   test('logs: JSON lines with sequence numbers; SSE replays from Last-Event-ID and ends at a final status', async () => {
-    const id = await agent({ guardrails: 'no-such-policy' });
+    const id = await agent({ model: 'openai/gpt-4.1-mini' });
     const d = await deploy(id);
     const sse = await inject('GET', `/v2/deployments/${d.id}/logs`, undefined, key, {
       accept: 'text/event-stream',
@@ -302,7 +305,7 @@ forEachDb('deployments: versions, validation, one active per environment, rollba
     const last = events.at(-1)!;
     assert.equal(last.event, 'deployment.status');
     assert.equal(last.data.status, 'failed');
-    assert.ok(events.some((e) => e.event === 'deployment.log' && e.data.step === 'guardrails'));
+    assert.ok(events.some((e) => e.event === 'deployment.log' && e.data.step === 'model'));
     for (const e of events) assert.equal(e.data.type, e.event);
 
     const json = (await inject('GET', `/v2/deployments/${d.id}/logs`)).json();

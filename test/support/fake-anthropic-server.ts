@@ -2,6 +2,8 @@
  * A local server that speaks enough of Anthropic's Messages API for @ai-sdk/anthropic:
  * `POST /v1/messages`, as JSON or as SSE (`message_start` … `message_stop`) when the body says
  * `stream: true`, with usage. With `apiKey` set, any other `x-api-key` gets a 401.
+ * `scriptToolCalls` makes the next reply `tool_use` blocks instead of text (queue several for
+ * several tool steps).
  */
 import {
   chunksOf,
@@ -16,6 +18,8 @@ import {
 export interface FakeAnthropicServer extends FakeModelServer {
   /** the next stream sends its first delta, then an `error` event of this type instead of the rest */
   breakNextStream(type: string, message: string): void;
+  /** the next reply (one per call of this) asks for these tool calls instead of answering */
+  scriptToolCalls(calls: Array<{ name: string; input: unknown }>): void;
 }
 
 export interface FakeAnthropicOptions {
@@ -48,7 +52,12 @@ export async function startFakeAnthropicServer(
   options: FakeAnthropicOptions = {},
 ): Promise<FakeAnthropicServer> {
   let streamBreak: { type: string; message: string } | null = null;
+  const toolSteps: Array<Array<{ name: string; input: unknown }>> = [];
+  let toolUseCount = 0;
   const fake: FakeAnthropicServer = {
+    scriptToolCalls(calls) {
+      toolSteps.push(calls);
+    },
     breakNextStream(type, message) {
       streamBreak = { type, message };
     },
@@ -70,9 +79,61 @@ export async function startFakeAnthropicServer(
     close: () => upstream.close(),
   };
 
+  function toolUse(request: RecordedRequest, reply: Reply, calls: Array<{ name: string; input: unknown }>) {
+    const body = request.body as { model: string; stream?: boolean };
+    const s = fake.script;
+    const blocks = calls.map((c) => {
+      toolUseCount += 1;
+      return { type: 'tool_use', id: `toolu_fake_${toolUseCount}`, name: c.name, input: c.input };
+    });
+    const message = {
+      id: `msg_fake_tools_${toolUseCount}`,
+      type: 'message',
+      role: 'assistant',
+      model: body.model,
+      content: blocks,
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      usage: { input_tokens: s.inputTokens, output_tokens: s.outputTokens },
+    };
+    if (!body.stream) return reply.delayedJson(message);
+    const ev = (data: { type: string } & Record<string, unknown>): SseEvent => ({
+      event: data.type,
+      data: JSON.stringify(data),
+    });
+    return reply.sse([
+      ev({
+        type: 'message_start',
+        message: {
+          ...message,
+          content: [],
+          stop_reason: null,
+          usage: { input_tokens: s.inputTokens, output_tokens: 1 },
+        },
+      }),
+      ...blocks.flatMap((block, index) => [
+        ev({ type: 'content_block_start', index, content_block: { ...block, input: {} } }),
+        ev({
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+        }),
+        ev({ type: 'content_block_stop', index }),
+      ]),
+      ev({
+        type: 'message_delta',
+        delta: { stop_reason: 'tool_use', stop_sequence: null },
+        usage: { output_tokens: s.outputTokens },
+      }),
+      ev({ type: 'message_stop' }),
+    ]);
+  }
+
   function messages(request: RecordedRequest, reply: Reply) {
     const body = request.body as { model: string; stream?: boolean };
     const s = fake.script;
+    const calls = toolSteps.shift();
+    if (calls) return toolUse(request, reply, calls);
     const message = {
       id: 'msg_fake_01',
       type: 'message',

@@ -4,6 +4,8 @@
  * Responses API) and `POST /v1/chat/completions` (what @ai-sdk/openai-compatible calls), each as
  * JSON or as SSE when the body says `stream: true`, with usage. With `apiKey` set, any other
  * bearer token gets a 401 whose message echoes the token, as a careless upstream might.
+ * `scriptToolCalls` makes the next reply a set of function calls instead of text (queue several
+ * for several tool steps), so the AI SDK's tool loop runs against the real adapters.
  */
 import {
   chunksOf,
@@ -14,6 +16,16 @@ import {
   type SseEvent,
   startFakeUpstream,
 } from './fake-upstream.ts';
+
+export interface ScriptedToolCall {
+  name: string;
+  input: unknown;
+}
+
+export interface FakeOpenAIServer extends FakeModelServer {
+  /** the next reply (one per call of this) asks for these function calls instead of answering */
+  scriptToolCalls(calls: ScriptedToolCall[]): void;
+}
 
 export interface FakeOpenAIOptions {
   /** when set, requests must carry `Authorization: Bearer <apiKey>` */
@@ -34,9 +46,14 @@ const DEFAULT_MESSAGES: Record<number, string> = {
   500: 'The server had an error while processing your request. Sorry about that!',
 };
 
-export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Promise<FakeModelServer> {
+export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Promise<FakeOpenAIServer> {
   const script = defaultScript();
-  const fake: FakeModelServer = {
+  const toolSteps: ScriptedToolCall[][] = [];
+  let callCount = 0;
+  const fake: FakeOpenAIServer = {
+    scriptToolCalls(calls) {
+      toolSteps.push(calls);
+    },
     baseURL: '',
     requests: [],
     script,
@@ -54,6 +71,113 @@ export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Pr
     clientAborts: () => upstream.clientAborts,
     close: () => upstream.close(),
   };
+
+  function responseToolCalls(request: RecordedRequest, reply: Reply, calls: ScriptedToolCall[]) {
+    const body = request.body as { model: string; stream?: boolean };
+    const s = fake.script;
+    const items = calls.map((c) => {
+      callCount += 1;
+      return {
+        type: 'function_call',
+        id: `fc_fake_${callCount}`,
+        call_id: `call_fake_${callCount}`,
+        name: c.name,
+        arguments: JSON.stringify(c.input),
+        status: 'completed',
+      };
+    });
+    const usage = {
+      input_tokens: s.inputTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: s.outputTokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: s.inputTokens + s.outputTokens,
+    };
+    const response = {
+      id: `resp_fake_tools_${callCount}`,
+      object: 'response',
+      created_at: CREATED,
+      model: body.model,
+      status: 'completed',
+      incomplete_details: null,
+      output: items,
+      usage,
+    };
+    if (!body.stream) return reply.delayedJson(response);
+    let seq = 0;
+    const ev = (type: string, data: Record<string, unknown>): SseEvent => ({
+      event: type,
+      data: JSON.stringify({ type, sequence_number: seq++, ...data }),
+    });
+    const inProgress = { ...response, status: 'in_progress', output: [], usage: null };
+    return reply.sse([
+      ev('response.created', { response: inProgress }),
+      ev('response.in_progress', { response: inProgress }),
+      ...items.flatMap((item, i) => [
+        ev('response.output_item.added', {
+          output_index: i,
+          item: { ...item, arguments: '', status: 'in_progress' },
+        }),
+        ev('response.function_call_arguments.delta', {
+          item_id: item.id,
+          output_index: i,
+          delta: item.arguments,
+        }),
+        ev('response.function_call_arguments.done', {
+          item_id: item.id,
+          output_index: i,
+          arguments: item.arguments,
+        }),
+        ev('response.output_item.done', { output_index: i, item }),
+      ]),
+      ev('response.completed', { response }),
+    ]);
+  }
+
+  function chatToolCalls(request: RecordedRequest, reply: Reply, calls: ScriptedToolCall[]) {
+    const body = request.body as { model: string; stream?: boolean };
+    const s = fake.script;
+    const toolCalls = calls.map((c, index) => {
+      callCount += 1;
+      return {
+        index,
+        id: `call_fake_${callCount}`,
+        type: 'function',
+        function: { name: c.name, arguments: JSON.stringify(c.input) },
+      };
+    });
+    const head = { id: `chatcmpl-fake-tools-${callCount}`, created: CREATED, model: body.model };
+    const usage = {
+      prompt_tokens: s.inputTokens,
+      completion_tokens: s.outputTokens,
+      total_tokens: s.inputTokens + s.outputTokens,
+    };
+    if (!body.stream) {
+      return reply.delayedJson({
+        ...head,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: toolCalls.map(({ index, ...c }) => c) },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage,
+      });
+    }
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): SseEvent => ({
+      data: JSON.stringify({ ...head, object: 'chat.completion.chunk', choices, ...extra }),
+    });
+    return reply.sse([
+      chunk([
+        { index: 0, delta: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: null },
+      ]),
+      chunk([{ index: 0, delta: {}, finish_reason: 'tool_calls' }], { usage }),
+      { data: '[DONE]' },
+    ]);
+  }
 
   function responses(request: RecordedRequest, reply: Reply) {
     const body = request.body as { model: string; stream?: boolean };
@@ -155,9 +279,12 @@ export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Pr
       const sent = auth?.replace(/^Bearer /, '') ?? '';
       return reply.json(401, errorBody(401, `Incorrect API key provided: ${sent}.`));
     }
-    if (request.method === 'POST' && request.path === '/v1/responses') return responses(request, reply);
+    const calls = request.method === 'POST' ? toolSteps.shift() : undefined;
+    if (request.method === 'POST' && request.path === '/v1/responses') {
+      return calls ? responseToolCalls(request, reply, calls) : responses(request, reply);
+    }
     if (request.method === 'POST' && request.path === '/v1/chat/completions') {
-      return chatCompletions(request, reply);
+      return calls ? chatToolCalls(request, reply, calls) : chatCompletions(request, reply);
     }
     return reply.json(404, errorBody(404, `Unknown request URL: ${request.method} ${request.path}.`));
   });

@@ -13,4 +13,4 @@ export {
 export { ModelError, type ModelErrorCode, ModelErrorCodes } from './errors.ts';
 export { createModelRegistry } from './registry.ts';
 export { createTokenCounter, type TokenCounter } from './tokenizer.ts';
-export type { ModelCall, ModelRegistry, ModelResult } from './types.ts';
+export type { ModelCall, ModelRegistry, ModelResult, ToolCallInfo, ToolResultInfo } from './types.ts';

@@ -106,3 +106,23 @@ export function mockReply(message: string): string {
     `${a} deserves the most attention.`
   );
 }
+
+/** One tool result the mock saw in its prompt. */
+export interface ToolOutcome {
+  tool: string;
+  /** the result as text (JSON for structured results) */
+  text: string;
+  error: boolean;
+}
+
+const TOOL_QUOTE_MAX = 200;
+
+/** The mock's answer after a tool step: it quotes every result, in order, so tests can find them. */
+export function mockToolReply(message: string, outcomes: readonly ToolOutcome[]): string {
+  const results = outcomes.map(({ tool, text, error }) => {
+    const flat = text.replace(/\s+/g, ' ').trim().replace(/\.+$/, '');
+    const shownText = flat.length > TOOL_QUOTE_MAX ? flat.slice(0, TOOL_QUOTE_MAX - 1) + '…' : flat;
+    return `${tool} ${error ? 'failed' : 'returned'} ${shownText}`;
+  });
+  return `Mock answer to "${quote(message)}" using tools: ${results.join('; ')}.`;
+}

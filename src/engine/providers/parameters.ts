@@ -16,6 +16,10 @@ export interface CallSettings {
 
 /** A day: anything longer is a typo, and would hold a worker slot hostage. */
 const MAX_MOCK_LATENCY_MS = 86_400_000;
+/** Model steps that may call tools when `max_tool_steps` is not set, and the most it may ask for. */
+export const DEFAULT_TOOL_STEPS = 8;
+export const MAX_TOOL_STEPS = 20;
+const MAX_MOCK_TOOL_CALLS = 16;
 
 function bad(name: string, rule: string): ModelError {
   return new ModelError(ModelErrorCodes.provider_bad_request, `parameters.${name}: ${rule}`);
@@ -80,6 +84,8 @@ export function mockOptions(params: Record<string, unknown>): MockOptions {
   }
   const chunkSize = positiveInt(params, 'mock_chunk_size');
   if (chunkSize !== undefined) options.chunkSize = chunkSize;
+  const script = mockToolScript(params);
+  if (script) Object.assign(options, script);
   const error = params.mock_error;
   if (error !== undefined && error !== null) {
     const e = error as Record<string, unknown>;
@@ -93,4 +99,46 @@ export function mockOptions(params: Record<string, unknown>): MockOptions {
     options.error = e.code === undefined ? { message: e.message } : { code: e.code, message: e.message };
   }
   return options;
+}
+
+/**
+ * `max_tool_steps`: how many model steps may call tools before the model must answer in text
+ * (the tool loop runs at most that many steps plus the answering one).
+ */
+export function toolSteps(params: Record<string, unknown>): number {
+  const steps = positiveInt(params, 'max_tool_steps');
+  if (steps !== undefined && steps > MAX_TOOL_STEPS)
+    throw bad('max_tool_steps', `must be from 1 to ${MAX_TOOL_STEPS}`);
+  return steps ?? DEFAULT_TOOL_STEPS;
+}
+
+/**
+ * The mock's tool script: `mock_tool_calls: [{tool, input}]` are called, in parallel, by the
+ * first step; `mock_tool_rounds` (default 1) repeats them on that many steps, so a large number
+ * stands for a model that never stops calling tools.
+ */
+function mockToolScript(
+  params: Record<string, unknown>,
+): Pick<MockOptions, 'toolCalls' | 'toolRounds'> | null {
+  const calls = params.mock_tool_calls;
+  if (calls === undefined || calls === null) return null;
+  const rule = `must be a list of at most ${MAX_MOCK_TOOL_CALLS} {"tool": string, "input"?: object}`;
+  if (!Array.isArray(calls) || calls.length > MAX_MOCK_TOOL_CALLS) throw bad('mock_tool_calls', rule);
+  const toolCalls = calls.map((call: unknown) => {
+    const c = call as Record<string, unknown>;
+    const input = c?.input ?? {};
+    if (
+      call === null ||
+      typeof call !== 'object' ||
+      typeof c.tool !== 'string' ||
+      c.tool === '' ||
+      input === null ||
+      typeof input !== 'object' ||
+      Array.isArray(input)
+    ) {
+      throw bad('mock_tool_calls', rule);
+    }
+    return { tool: c.tool, input: input as Record<string, unknown> };
+  });
+  return { toolCalls, toolRounds: positiveInt(params, 'mock_tool_rounds') ?? 1 };
 }

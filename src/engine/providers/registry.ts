@@ -1,8 +1,9 @@
 /**
  * The model registry: model id → AI SDK language model, and the one call path every provider
- * goes through (generateText, or streamText when the caller wants deltas). Provider adapters and
- * model objects are built lazily and kept per registry, so two registries with different config
- * can live side by side (tests do) and an unused provider costs nothing.
+ * goes through (generateText, or streamText when the caller wants deltas; with `tools`, the AI
+ * SDK's tool loop, set up in tools.ts). Provider adapters and model objects are built lazily and
+ * kept per registry, so two registries with different config can live side by side (tests do) and
+ * an unused provider costs nothing.
  *
  * Abort semantics: whatever the SDK throws when the signal fires (a DOMException from fetch, an
  * `abort` stream part, a RetryError around either), the call rejects with an error named
@@ -20,6 +21,7 @@ import { abortError, ModelError, ModelErrorCodes, toModelError } from './errors.
 import { createMockModel } from './mock-model.ts';
 import { callSettings, mockOptions, userMessage } from './parameters.ts';
 import { createTokenCounter, type TokenCounter } from './tokenizer.ts';
+import { toolLoopOptions } from './tools.ts';
 import type { ModelCall, ModelRegistry, ModelResult } from './types.ts';
 
 const OPENAI_DEFAULT_URL = 'https://api.openai.com/v1';
@@ -239,14 +241,16 @@ export function createModelRegistry(
         ...(provider === 'mock'
           ? { providerOptions: { mock: mockOptions(params) } as unknown as SharedV3ProviderOptions }
           : {}),
+        ...toolLoopOptions(call),
       };
       if (call.signal.aborted) throw abortError(call.signal);
       try {
         if (call.onDelta) return await stream(call, call.onDelta, request);
         const result = await generateText({ ...request, abortSignal: call.signal });
         return {
-          text: result.text,
-          usage: usageOf(result.usage),
+          // Every step's text, as a streamed call would have delivered it (`text` is the last step's).
+          text: result.steps.length > 1 ? result.steps.map((s) => s.text).join('') : result.text,
+          usage: usageOf(result.totalUsage),
           finish_reason: finishReason(result.finishReason),
         };
       } catch (error) {

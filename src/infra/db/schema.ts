@@ -127,6 +127,10 @@ export interface RunRow {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
+  /** JSON list of the run's tool calls (migration 7); optional so rows built before a run starts need not name it */
+  tool_calls?: string | null;
+  /** JSON list of guardrail hits `[{rule, action, count}]` (migration 5); optional like tool_calls */
+  guardrail_hits?: string | null;
 }
 
 export interface RunEventRow {
@@ -195,6 +199,161 @@ export interface PipelineRunEventRow {
   created_at: number;
 }
 
+export interface ConnectorRow {
+  id: string;
+  org_id: string;
+  name: string;
+  /** 'http' | 'mcp' */
+  kind: string;
+  description: string | null;
+  /** JSON: the kind's settings (src/connectors/schema.ts), secrets excluded */
+  config: string;
+  /** JSON: secret name → value sealed with AES-256-GCM (src/infra/crypto/secret-box.ts) */
+  secrets: string;
+  metadata: string;
+  /** bumped by every update: optimistic concurrency */
+  version: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface GuardrailPolicyRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string | null;
+  /** a built-in template name, or null */
+  extends: string | null;
+  /** JSON: the policy's own rules (validated; the template's are merged in when it is compiled) */
+  rules: string;
+  metadata: string;
+  /** bumped by every update: optimistic concurrency, and the key of the compiled-policy cache */
+  version: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+/** One combination of metric dimensions in an org ('' where one does not apply); id = hash of them. */
+export interface MetricSeriesRow {
+  id: string;
+  org_id: string;
+  kind: string;
+  /** which dimensions the series keeps ('' all; else e.g. 'agent_id', the others being '*') */
+  proj: string;
+  agent_id: string;
+  deployment_id: string;
+  pipeline_id: string;
+  api_key_id: string;
+  model: string;
+  status: string;
+}
+
+/** A series' totals over one bucket: `res` is the bucket width in ms (minute, hour, day), `t` its start. */
+export interface MetricRollupRow {
+  series_id: string;
+  res: number;
+  t: number;
+  count: number;
+  tokens: number;
+  latency_count: number;
+  latency_sum: number;
+  latency_max: number;
+  /** JSON {bucket index: count}: the latency histogram (src/metrics/histogram.ts) */
+  hist: string;
+}
+
+export interface AlertRuleRow {
+  id: string;
+  org_id: string;
+  name: string;
+  metric: string;
+  stat: string;
+  /** JSON: metric filters (agent_id, deployment_id, …) */
+  filters: string;
+  comparator: string;
+  threshold: number;
+  /** durations as the user wrote them ("5m"); parsed by src/alerts/schema.ts */
+  window_spec: string;
+  for_spec: string;
+  cooldown_spec: string;
+  /** JSON: [{type, url, secret (sealed) | null}] */
+  channels: string;
+  enabled: number;
+  /** ok | pending | firing | resolved (src/alerts/evaluator.ts) */
+  state: string;
+  state_since: number | null;
+  last_value: number | null;
+  last_evaluated_at: number | null;
+  last_notified_at: number | null;
+  /** bumped by every write: optimistic concurrency between evaluators */
+  version: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface AlertEventRow {
+  id: string;
+  org_id: string;
+  rule_id: string;
+  /** firing | resolved */
+  state: string;
+  value: number | null;
+  threshold: number;
+  /** 0 when the cooldown suppressed the notification */
+  notify: number;
+  /** JSON: the webhook body sent for this event */
+  payload: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveryRow {
+  id: string;
+  org_id: string;
+  rule_id: string;
+  event_id: string;
+  channel: number;
+  url: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  next_retry_at: number | null;
+  created_at: number;
+}
+
+/** One tamper-evident audit entry: `hash` covers its content and `prev_hash` (src/audit/chain.ts). */
+export interface AuditLogRow {
+  id: string;
+  org_id: string;
+  seq: number;
+  action: string;
+  actor_type: string;
+  actor_id: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  outcome: string;
+  status_code: number | null;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  changes: string;
+  created_at: number;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The end of an organization's audit chain; its row lock serializes appends per org. */
+export interface AuditHeadRow {
+  org_id: string;
+  seq: number;
+  hash: string;
+  updated_at: number;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   api_keys: ApiKeyRow;
@@ -210,4 +369,13 @@ export interface Database {
   pipeline_run_events: PipelineRunEventRow;
   deployments: DeploymentRow;
   deployment_logs: DeploymentLogRow;
+  connectors: ConnectorRow;
+  guardrail_policies: GuardrailPolicyRow;
+  metric_series: MetricSeriesRow;
+  metric_rollups: MetricRollupRow;
+  alert_rules: AlertRuleRow;
+  alert_events: AlertEventRow;
+  webhook_deliveries: WebhookDeliveryRow;
+  audit_logs: AuditLogRow;
+  audit_heads: AuditHeadRow;
 }

@@ -6,6 +6,9 @@
  *   exists iff its job does; the handler deletes the job in the transaction that ends the work.
  * - No polling delay: `notify()` after commit wakes the pool at once. A slow fallback poll (1 s)
  *   only matters for jobs enqueued by another process (the CLI) or scheduled for later.
+ * - Hand-off: a job enqueued with `enqueueClaimed` while the pool has a free slot is inserted
+ *   already locked by this pool, and `run(job)` after the commit starts it: no claim query, no
+ *   empty poll. Crash-safe like any claimed job (the lock is cleared at the next start).
  * - Claiming is one UPDATE … RETURNING of the oldest ready unlocked job (FOR UPDATE SKIP LOCKED on
  *   Postgres), so several pools on one Postgres never take the same job.
  * - Recovery: at start, every lock is stale (embedded mode has one process), so locks are cleared
@@ -23,6 +26,16 @@ export type JobHandler = (job: JobRow, signal: AbortSignal) => Promise<void>;
 export interface Queue {
   /** Inserts a job inside the caller's transaction. */
   enqueue(trx: Kysely<Database>, job: { kind: string; ref_id: string; run_at?: number }): Promise<string>;
+  /**
+   * Inserts a job claimed by this pool when it has a free slot (returns the row: pass it to `run`
+   * after the transaction commits, or to `abandon` if it rolled back), else enqueues it for any
+   * worker (returns null: call `notify`).
+   */
+  enqueueClaimed(trx: Kysely<Database>, job: { kind: string; ref_id: string }): Promise<JobRow | null>;
+  /** Starts a job from `enqueueClaimed` once its transaction committed. */
+  run(job: JobRow): void;
+  /** Gives back the slot of a job from `enqueueClaimed` whose transaction rolled back. */
+  abandon(job: JobRow): void;
   /** Call after the enqueuing transaction commits: wakes the pool now. */
   notify(): void;
   /** Deletes a finished job (inside the handler's final transaction). */
@@ -57,6 +70,8 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
   let dirty = true;
   let timer: NodeJS.Timeout | undefined;
   const inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+  // Slots promised to jobs from enqueueClaimed whose transactions have not committed yet.
+  let reserved = 0;
 
   async function claim(): Promise<JobRow | undefined> {
     const now = clock.now();
@@ -88,7 +103,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     try {
       do {
         again = false;
-        while (running && dirty && inflight.size < concurrency) {
+        while (running && dirty && inflight.size + reserved < concurrency) {
           const job = await claim();
           if (!job) {
             dirty = false;
@@ -162,6 +177,39 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
         })
         .execute();
       return id;
+    },
+    async enqueueClaimed(trx, job) {
+      if (!running || inflight.size + reserved >= concurrency) {
+        await this.enqueue(trx, job);
+        return null;
+      }
+      const now = clock.now();
+      const row: JobRow = {
+        id: ids('job'),
+        kind: job.kind,
+        ref_id: job.ref_id,
+        run_at: now,
+        locked_by: workerId,
+        locked_at: now,
+        attempts: 0,
+        created_at: now,
+      };
+      reserved++;
+      try {
+        await trx.insertInto('jobs').values(row).execute();
+      } catch (err) {
+        reserved--;
+        throw err;
+      }
+      return row;
+    },
+    run(job) {
+      reserved--;
+      // Stopped meanwhile: the job stays locked, and the next start runs it (locks are cleared).
+      if (running) execute(job);
+    },
+    abandon() {
+      reserved--;
     },
     notify() {
       dirty = true;

@@ -113,4 +113,100 @@ CREATE TABLE pipeline_run_events (
 CREATE INDEX runs_pipeline_run ON runs (pipeline_run_id) WHERE pipeline_run_id IS NOT NULL;
 `,
   },
+  {
+    id: 5,
+    name: 'guardrails',
+    sql: `
+CREATE TABLE guardrail_policies (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT, extends TEXT,
+  rules TEXT NOT NULL, metadata TEXT NOT NULL, version INTEGER NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT
+);
+CREATE INDEX guardrail_policies_org ON guardrail_policies (org_id, deleted_at, id);
+CREATE UNIQUE INDEX guardrail_policies_org_name ON guardrail_policies (org_id, name) WHERE deleted_at IS NULL;
+ALTER TABLE runs ADD COLUMN guardrail_hits TEXT;
+`,
+  },
+  {
+    id: 6,
+    name: 'connectors',
+    sql: `
+CREATE TABLE connectors (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, description TEXT,
+  config TEXT NOT NULL, secrets TEXT NOT NULL, metadata TEXT NOT NULL, version INTEGER NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT
+);
+CREATE INDEX connectors_org ON connectors (org_id, deleted_at, id);
+CREATE UNIQUE INDEX connectors_org_name ON connectors (org_id, name) WHERE deleted_at IS NULL;
+`,
+  },
+  {
+    id: 7,
+    name: 'run_tool_calls',
+    sql: `ALTER TABLE runs ADD COLUMN tool_calls TEXT;`,
+  },
+  {
+    id: 8,
+    name: 'metrics',
+    sql: `
+CREATE TABLE metric_series (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, kind TEXT NOT NULL, proj TEXT NOT NULL, agent_id TEXT NOT NULL,
+  deployment_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, api_key_id TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL
+);
+CREATE INDEX metric_series_org ON metric_series (org_id, kind, proj);
+CREATE TABLE metric_rollups (
+  series_id TEXT NOT NULL, res INTEGER NOT NULL, t BIGINT NOT NULL, count BIGINT NOT NULL, tokens BIGINT NOT NULL,
+  latency_count BIGINT NOT NULL, latency_sum BIGINT NOT NULL, latency_max BIGINT NOT NULL, hist TEXT NOT NULL,
+  PRIMARY KEY (series_id, res, t)
+);
+`,
+  },
+  {
+    id: 9,
+    name: 'audit',
+    sql: `
+CREATE TABLE audit_logs (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, seq BIGINT NOT NULL, action TEXT NOT NULL,
+  actor_type TEXT NOT NULL, actor_id TEXT, resource_type TEXT, resource_id TEXT, outcome TEXT NOT NULL,
+  status_code INTEGER, request_id TEXT, ip TEXT, user_agent TEXT, changes TEXT NOT NULL,
+  created_at BIGINT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE UNIQUE INDEX audit_logs_chain ON audit_logs (org_id, seq);
+CREATE INDEX audit_logs_org ON audit_logs (org_id, id);
+CREATE INDEX audit_logs_action ON audit_logs (org_id, action, id);
+CREATE INDEX audit_logs_actor ON audit_logs (org_id, actor_id, id);
+CREATE INDEX audit_logs_resource ON audit_logs (org_id, resource_type, resource_id, id);
+CREATE INDEX audit_logs_outcome ON audit_logs (org_id, outcome, id);
+CREATE INDEX audit_logs_time ON audit_logs (org_id, created_at);
+CREATE TABLE audit_heads (
+  org_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL, updated_at BIGINT NOT NULL
+);
+`,
+  },
+  {
+    id: 10,
+    name: 'alerts',
+    sql: `
+CREATE TABLE alert_rules (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, metric TEXT NOT NULL, stat TEXT NOT NULL,
+  filters TEXT NOT NULL, comparator TEXT NOT NULL, threshold DOUBLE PRECISION NOT NULL, window_spec TEXT NOT NULL,
+  for_spec TEXT NOT NULL, cooldown_spec TEXT NOT NULL, channels TEXT NOT NULL, enabled INTEGER NOT NULL,
+  state TEXT NOT NULL, state_since BIGINT, last_value DOUBLE PRECISION, last_evaluated_at BIGINT, last_notified_at BIGINT,
+  version INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT
+);
+CREATE INDEX alert_rules_org ON alert_rules (org_id, deleted_at, id);
+CREATE INDEX alert_rules_enabled ON alert_rules (enabled, deleted_at);
+CREATE TABLE alert_events (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, rule_id TEXT NOT NULL, state TEXT NOT NULL, value DOUBLE PRECISION,
+  threshold DOUBLE PRECISION NOT NULL, notify INTEGER NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL
+);
+CREATE INDEX alert_events_rule ON alert_events (rule_id, id);
+CREATE TABLE webhook_deliveries (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, rule_id TEXT NOT NULL, event_id TEXT NOT NULL, channel INTEGER NOT NULL,
+  url TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL, status_code INTEGER, error TEXT,
+  duration_ms INTEGER NOT NULL, next_retry_at BIGINT, created_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, channel, attempt);
+`,
+  },
 ];

@@ -1,0 +1,150 @@
+/**
+ * Rollup SQL. Writes are UPSERTs (`ON CONFLICT … DO UPDATE`, both dialects) that add to a bucket's
+ * totals and merge its histogram, so they commute: any number of writers, in any order, inside the
+ * transaction of the change they count. Reads return the rollup rows of the matching series; the
+ * service folds them into points (a query reads about groups × buckets rows: see rollup.ts).
+ */
+import { type Kysely, sql } from 'kysely';
+import type { DialectName } from '../infra/db/db.ts';
+import type { Database } from '../infra/db/schema.ts';
+import { type Dimension, histJson, type RollupBatch } from './rollup.ts';
+import type { SeriesKind } from './schema.ts';
+
+/** rows per INSERT statement: well under both dialects' bound-parameter limits */
+const CHUNK = 500;
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * The histogram merge inside the UPSERT: counts of equal buckets added, other buckets kept. JSON
+ * functions differ by dialect; the stored text has the same shape. The common write — one run, so
+ * one bucket, `{"37":1}` as histJson spells it — takes a cheap path (read and set one key); a batch
+ * (several buckets) merges both objects in full.
+ */
+function mergeHist(dialect: DialectName) {
+  if (dialect === 'postgres') {
+    const k = sql`split_part(excluded.hist, '"', 2)`;
+    const v = sql`split_part(split_part(excluded.hist, ':', 2), '}', 1)::bigint`;
+    return sql<string>`CASE WHEN excluded.hist = '{}' THEN metric_rollups.hist
+      WHEN strpos(excluded.hist, ',') = 0 THEN jsonb_set(metric_rollups.hist::jsonb, ARRAY[${k}], to_jsonb(COALESCE((metric_rollups.hist::jsonb ->> ${k})::bigint, 0) + ${v}))::text
+      ELSE (SELECT COALESCE(jsonb_object_agg(k, n), '{}'::jsonb)::text FROM (SELECT k, SUM(v::bigint) AS n FROM (SELECT key AS k, value AS v FROM jsonb_each_text(metric_rollups.hist::jsonb) UNION ALL SELECT key, value FROM jsonb_each_text(excluded.hist::jsonb)) u GROUP BY k) m) END`;
+  }
+  const path = sql`'$."' || substr(excluded.hist, 3, instr(excluded.hist, '":') - 3) || '"'`;
+  const v = sql`CAST(substr(excluded.hist, instr(excluded.hist, '":') + 2, length(excluded.hist) - instr(excluded.hist, '":') - 2) AS INTEGER)`;
+  return sql<string>`CASE WHEN excluded.hist = '{}' THEN metric_rollups.hist
+    WHEN instr(excluded.hist, ',') = 0 THEN json_set(metric_rollups.hist, ${path}, COALESCE(json_extract(metric_rollups.hist, ${path}), 0) + ${v})
+    ELSE (SELECT json_group_object(k, n) FROM (SELECT k, SUM(v) AS n FROM (SELECT key AS k, value AS v FROM json_each(metric_rollups.hist) UNION ALL SELECT key, value FROM json_each(excluded.hist)) GROUP BY k)) END`;
+}
+
+/** Adds a batch to the stored rollups. Run it inside the caller's transaction. */
+export async function writeBatch(
+  trx: Kysely<Database>,
+  dialect: DialectName,
+  batch: RollupBatch,
+): Promise<void> {
+  // a stable order: concurrent writers on Postgres lock the same rows in the same order (no deadlock)
+  const series = [...batch.series.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const rows of chunks(series)) {
+    await trx
+      .insertInto('metric_series')
+      .values(rows)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+  const rollups = [...batch.rollups.values()]
+    .sort((a, b) =>
+      a.series_id < b.series_id ? -1 : a.series_id > b.series_id ? 1 : a.res - b.res || a.t - b.t,
+    )
+    .map(({ buckets, ...row }) => ({ ...row, hist: histJson(buckets) }));
+  for (const rows of chunks(rollups)) {
+    await trx
+      .insertInto('metric_rollups')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['series_id', 'res', 't']).doUpdateSet({
+          count: sql`metric_rollups.count + excluded.count`,
+          tokens: sql`metric_rollups.tokens + excluded.tokens`,
+          latency_count: sql`metric_rollups.latency_count + excluded.latency_count`,
+          latency_sum: sql`metric_rollups.latency_sum + excluded.latency_sum`,
+          latency_max: sql`CASE WHEN excluded.latency_max > metric_rollups.latency_max THEN excluded.latency_max ELSE metric_rollups.latency_max END`,
+          hist: mergeHist(dialect),
+        }),
+      )
+      .execute();
+  }
+}
+
+export interface SeriesSelection {
+  orgId: string;
+  kind: SeriesKind;
+  /** the projection to read ('' the full series) */
+  proj: string;
+  /** dimension column → required value */
+  equals: Partial<Record<Dimension, string>>;
+  /** when set, status must be one of these (errors) */
+  statusIn?: readonly string[];
+  groupBy?: Dimension;
+  /** stored resolution to read (ms) */
+  res: number;
+  /** [from, to) in epoch ms */
+  from: number;
+  to: number;
+  /** the rollup columns the stat needs (fewer columns, cheaper rows) */
+  columns: readonly RollupColumn[];
+}
+
+export const RollupColumns = [
+  'count',
+  'tokens',
+  'latency_count',
+  'latency_sum',
+  'latency_max',
+  'hist',
+] as const;
+export type RollupColumn = (typeof RollupColumns)[number];
+
+/** A rollup row as read: the selected columns only (numbers on both dialects: BIGINTs parse to numbers). */
+export interface RollupReadRow {
+  g: string;
+  t: number;
+  count?: number;
+  tokens?: number;
+  latency_count?: number;
+  latency_sum?: number;
+  latency_max?: number;
+  hist?: string;
+}
+
+export function createMetricStore(db: Kysely<Database>) {
+  return {
+    /** the rollup rows of the selected series in [from, to), with the group-by dimension's value as `g` */
+    async rows(s: SeriesSelection): Promise<RollupReadRow[]> {
+      let q = db
+        .selectFrom('metric_series as s')
+        .innerJoin('metric_rollups as r', 'r.series_id', 's.id')
+        .where('s.org_id', '=', s.orgId)
+        .where('s.kind', '=', s.kind)
+        .where('s.proj', '=', s.proj);
+      for (const [column, value] of Object.entries(s.equals)) {
+        if (value !== undefined) q = q.where(`s.${column as Dimension}`, '=', value);
+      }
+      if (s.statusIn) q = q.where('s.status', 'in', [...s.statusIn]);
+      const rows = await q
+        .where('r.res', '=', s.res)
+        .where('r.t', '>=', s.from)
+        .where('r.t', '<', s.to)
+        .select([
+          (s.groupBy ? sql<string>`${sql.ref(`s.${s.groupBy}`)}` : sql<string>`''`).as('g'),
+          'r.t',
+          ...s.columns.map((c) => `r.${c}` as const),
+        ])
+        .execute();
+      return rows as unknown as RollupReadRow[];
+    },
+  };
+}
+export type MetricStore = ReturnType<typeof createMetricStore>;

@@ -1,0 +1,87 @@
+/**
+ * Writes rollups as things finish.
+ *
+ * Runs and pipeline runs are counted inside the very transaction that stores their terminal state
+ * (the run executor's and the pipeline engine's `…Trx` hooks): the rollups can never disagree with
+ * the runs table, even across a crash. Refused requests (429) have no transaction of their own and
+ * happen in bursts, so they are counted in memory and flushed about once a second (and before any
+ * metrics query in this process, and on shutdown); a crash loses at most that second.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.ts';
+import type { Db } from '../infra/db/db.ts';
+import type { Database, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
+import { pipelineRunDelta, RollupBatch, rateLimitedDelta, runDelta } from './rollup.ts';
+import { writeBatch } from './store.ts';
+
+const FLUSH_MS = 1000;
+
+export interface MetricsWriterDeps {
+  db: Db;
+  clock: Clock;
+  onError?: (err: unknown) => void;
+}
+
+export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
+  /** `${orgId}\u001f${keyId}\u001f${minute}` → refused requests not yet stored */
+  let pending = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  async function flushNow(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.size === 0) return;
+    const taken = pending;
+    pending = new Map();
+    const batch = new RollupBatch();
+    for (const [key, count] of taken) {
+      const [orgId, keyId, minute] = key.split('\u001f');
+      batch.add(rateLimitedDelta(orgId, keyId, Number(minute), count));
+    }
+    try {
+      await db.kysely.transaction().execute((trx) => writeBatch(trx, db.dialect, batch));
+    } catch (err) {
+      // keep the counts for the next flush rather than lose them
+      for (const [key, count] of taken) pending.set(key, (pending.get(key) ?? 0) + count);
+      throw err;
+    }
+  }
+
+  /** Flushes are serialised so two never write the same counts. */
+  function flush(): Promise<void> {
+    flushing = flushing.catch(() => {}).then(flushNow);
+    return flushing;
+  }
+
+  return {
+    /** In the run's terminal transaction (run executor `onFinishTrx`). */
+    async recordRun(trx: Kysely<Database>, run: RunRow): Promise<void> {
+      const batch = new RollupBatch();
+      batch.add(runDelta(run));
+      await writeBatch(trx, db.dialect, batch);
+    },
+    /** In the pipeline run's terminal transaction (pipeline engine `onTerminalTrx`). */
+    async recordPipelineRun(trx: Kysely<Database>, row: PipelineRunRow): Promise<void> {
+      const batch = new RollupBatch();
+      batch.add(pipelineRunDelta(row));
+      await writeBatch(trx, db.dialect, batch);
+    },
+    /** A request refused 429 (the gateway's `onRateLimited`). */
+    rateLimited(orgId: string, keyId: string): void {
+      const now = clock.now();
+      const key = `${orgId}\u001f${keyId}\u001f${now - (now % 60_000)}`;
+      pending.set(key, (pending.get(key) ?? 0) + 1);
+      if (!timer) {
+        timer = setTimeout(() => void flush().catch((err) => onError?.(err)), FLUSH_MS);
+        timer.unref();
+      }
+    },
+    flush,
+    /** Stores what is still buffered; call before closing the database. */
+    async close(): Promise<void> {
+      await flush().catch((err) => onError?.(err));
+    },
+  };
+}
+export type MetricsWriter = ReturnType<typeof createMetricsWriter>;

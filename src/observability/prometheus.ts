@@ -1,0 +1,110 @@
+/**
+ * Operator metrics in the Prometheus text format (GET /internal/metrics), via prom-client.
+ *
+ * One Registry per resource set, never prom-client's global default: tests build several apps in one
+ * process, and two apps sharing the global registry would throw on the second metric registration
+ * (and mix their numbers). Everything the server counts goes through the small `observe*` methods
+ * below, called from the composition root's hooks (gateway, run executor, webhook deliveries), so
+ * no domain module imports prom-client.
+ *
+ * Queue depth is a gauge collected at scrape time from the jobs table (the durable truth, across
+ * every worker on a shared Postgres), not a counter kept in memory.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../infra/db/db.ts';
+import type { RunRow } from '../infra/db/schema.ts';
+
+/** Seconds; from a fast cached GET to a slow synchronous run. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Seconds; model calls are slower than HTTP handling. */
+const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export type WebhookOutcome = 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
+
+export function createPrometheus({ db }: { db: Db }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new Histogram({
+    name: 'airmy_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  });
+  const runsTotal = new Counter({
+    name: 'airmy_runs_total',
+    help: 'Runs that reached a terminal status, by status and model',
+    labelNames: ['status', 'model'] as const,
+    registers: [registry],
+  });
+  const runLatency = new Histogram({
+    name: 'airmy_run_latency_seconds',
+    help: 'Run latency (started to finished) by status and model',
+    labelNames: ['status', 'model'] as const,
+    buckets: RUN_BUCKETS,
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'airmy_run_queue_wait_seconds',
+    help: 'Time a run waited in the queue before a worker started it',
+    buckets: RUN_BUCKETS,
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: 'airmy_rate_limited_requests_total',
+    help: 'Requests refused with 429 by the rate limiter',
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: 'airmy_webhook_deliveries_total',
+    help: 'Alert webhook delivery attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'airmy_queue_depth',
+    help: 'Jobs in the durable queue by kind and state (queued: waiting for a worker; running: claimed)',
+    labelNames: ['kind', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.kysely
+        .selectFrom('jobs')
+        .select((eb) => [
+          'kind',
+          eb.case().when('locked_by', 'is', null).then('queued').else('running').end().as('state'),
+          eb.fn.countAll().as('n'),
+        ])
+        .groupBy(['kind', 'state'])
+        .execute();
+      this.reset();
+      for (const r of rows) this.set({ kind: r.kind, state: String(r.state) }, Number(r.n));
+    },
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    metrics: () => registry.metrics(),
+    observeHttp(method: string, route: string, statusCode: number, seconds: number) {
+      httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+    },
+    observeRunStarted(run: RunRow) {
+      if (run.started_at !== null) queueWait.observe(Math.max(0, run.started_at - run.created_at) / 1000);
+    },
+    observeRunFinished(run: RunRow) {
+      const labels = { status: run.status, model: run.model };
+      runsTotal.inc(labels);
+      const ms =
+        run.latency_ms ?? (run.started_at && run.completed_at ? run.completed_at - run.started_at : null);
+      if (ms !== null) runLatency.observe(labels, ms / 1000);
+    },
+    observeRateLimited() {
+      rateLimited.inc();
+    },
+    observeWebhookDelivery(outcome: WebhookOutcome) {
+      webhookDeliveries.inc({ outcome });
+    },
+  };
+}
+export type Prometheus = ReturnType<typeof createPrometheus>;
