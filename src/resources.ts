@@ -225,6 +225,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     inputValidator: createInputValidator(),
     audit,
+    checkTools: connectors.checkRunTools,
   });
   const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
   // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.

@@ -41,6 +41,11 @@ export interface PipelineServiceDeps {
   inputValidator: InputValidator;
   /** audit log: each change and its entry commit together */
   audit?: AuditRecorder;
+  /**
+   * May this key use these tools (private connectors)? Step runs act for the trigger's key, so
+   * every step agent's tools are checked against it when the pipeline is triggered.
+   */
+  checkTools?: (principal: Principal, tools: readonly string[]) => void;
 }
 
 export interface TriggerInput {
@@ -157,6 +162,12 @@ export function createPipelineService(deps: PipelineServiceDeps) {
     async trigger(principal: Principal, pipelineId: string, body: TriggerInput) {
       const pipeline = await mustGet(principal.orgId, pipelineId);
       const def = JSON.parse(pipeline.definition) as PipelineDefinition;
+      if (deps.checkTools) {
+        for (const agentId of new Set(def.steps.map((s) => s.agent_id))) {
+          const agent = await agents.row(principal.orgId, agentId).catch(() => null);
+          if (agent) deps.checkTools(principal, JSON.parse(agent.tools) as string[]);
+        }
+      }
       const input = body.input ?? {};
       if (def.input_schema !== undefined) {
         const issue = inputValidator.validate(def.input_schema, input);

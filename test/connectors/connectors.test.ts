@@ -330,6 +330,30 @@ forEachDb('connectors: CRUD, validation, secrets, demo restriction, tools', (tar
       full,
     );
     assert.equal(allowed.statusCode, 202, allowed.body);
+
+    // a pipeline's step runs act for the key that triggered it: the same rule applies there
+    const pipeline = await inject(
+      'POST',
+      '/v2/pipelines',
+      { name: 'uses private', steps: [{ id: 'a', agent_id: agent.json().id, input: {} }] },
+      full,
+    );
+    assert.equal(pipeline.statusCode, 201, pipeline.body);
+    const demoTrigger = await inject(
+      'POST',
+      `/v2/pipelines/${pipeline.json().id}/trigger`,
+      { input: {} },
+      DEMO_KEY,
+    );
+    assert.equal(demoTrigger.statusCode, 403, demoTrigger.body);
+    assert.equal(demoTrigger.json().error.code, 'private_connectors_forbidden');
+    const fullTrigger = await inject(
+      'POST',
+      `/v2/pipelines/${pipeline.json().id}/trigger`,
+      { input: {} },
+      full,
+    );
+    assert.equal(fullTrigger.statusCode, 202, fullTrigger.body);
   });
 
   test('an http connector calls its endpoint with the secret header and URL-encoded parameters', async () => {
