@@ -146,7 +146,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       runtimeLog((d) => d.onRunFinished(run));
       pipelineEngine?.onRunFinished(run);
     },
-    onFinishTrx: (trx, run) => metricsWriter.recordRun(trx, run),
+    onFinishBatch: (trx, runs) => metricsWriter.recordRuns(trx, runs),
   });
   const agents = createAgentService({
     store: createAgentStore(db.kysely),

@@ -16,6 +16,18 @@
  * Output deltas (streamed runs) go out on the bus as they arrive and are persisted in batches
  * (every FLUSH_MS and with the terminal event), so a reconnecting client replays from the database
  * plus this process's unflushed buffer (`pending`).
+ *
+ * Writes go through a group commit (infra/db/group-commit.ts): the start and end transitions of
+ * runs finishing at the same time share one transaction, and the metrics rollups of a whole batch
+ * are folded into one write (`onFinishBatch`).
+ *
+ * Inline runs (sync `POST /v2/runs`, see RunService.create): the run is executed before anything
+ * is stored. If it ends within INLINE_PERSIST_MS, its row, all its events and its rollups are
+ * written in that one (group) transaction, and only then is the answer sent: a client never holds
+ * the id of a run that is not stored. If it takes longer — or before it calls any tool, whose
+ * effects must not be repeated — it is stored `running` with its claimed job, and from there on it
+ * is an ordinary run (visible, cancellable, `worker_lost` after a crash). A crash before that
+ * loses only a run whose caller got no answer, exactly like a crash before an accept transaction.
  */
 
 import type { Clock } from '../clock.ts';
@@ -26,6 +38,7 @@ import { createOutputGuard } from '../guardrails/output.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
+import { createGroupCommit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import {
@@ -41,6 +54,8 @@ import { ModelError, type ModelRegistry } from './providers/index.ts';
 import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
 
 const FLUSH_MS = 100;
+/** An inline run still going after this long is stored as `running` (see above). */
+const INLINE_PERSIST_MS = 20;
 
 export interface RunExecutorDeps {
   db: Db;
@@ -56,8 +71,16 @@ export interface RunExecutorDeps {
   /** after a run's `running` transition is stored (deployment runtime logs) */
   onStarted?: (run: RunRow) => void;
   onFinished?: (run: RunRow) => void;
-  /** inside the terminal transition's transaction, with the final row (metrics rollups) */
-  onFinishTrx?: (trx: Parameters<RunStore['finish']>[0], run: RunRow) => Promise<void>;
+  /** inside the transaction storing terminal transitions, with every final row it holds (rollups) */
+  onFinishBatch?: (trx: Parameters<RunStore['finish']>[0], runs: RunRow[]) => Promise<void>;
+}
+
+/** A run handed to the executor with its row, so its job needs no read (see `prime`). */
+interface Primed {
+  row: RunRow;
+  created: RunEventRow;
+  /** false: an inline run, nothing stored yet */
+  stored: boolean;
 }
 
 interface Live {
@@ -80,9 +103,16 @@ export function createRunExecutor({
   guardrails,
   onStarted,
   onFinished,
-  onFinishTrx,
+  onFinishBatch,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
+  const primed = new Map<string, Primed>();
+  const commits = createGroupCommit<RunRow[]>(db.kysely, {
+    begin: () => [],
+    end: async (trx, finished) => {
+      if (finished.length) await onFinishBatch?.(trx, finished);
+    },
+  });
 
   const eventRow = (
     run_id: string,
@@ -96,7 +126,10 @@ export function createRunExecutor({
   };
   const publish = (row: RunEventRow) => bus.publish(runTopic(row.run_id), JSON.parse(row.data));
 
-  /** Ends a run from one of `from` statuses, with its last events, in one transaction. */
+  /**
+   * Ends a run from one of `from` statuses, with its last events, in one (group) transaction.
+   * `unstored`: an inline run's first events — the run has no row yet and is inserted whole.
+   */
   async function finish(
     run: RunRow,
     jobId: string | null,
@@ -105,16 +138,23 @@ export function createRunExecutor({
     fields: Partial<RunRow>,
     buffered: RunEventRow[],
     nextSeq: number,
+    unstored?: RunEventRow[],
   ) {
     const now = clock.now();
     const final: RunRow = { ...run, ...fields, status, completed_at: now };
     const terminal = eventRow(run.id, nextSeq, terminalEventType(status), { run: toRun(final) });
-    const done = await db.kysely.transaction().execute(async (trx) => {
+    const done = await commits.submit(async (trx, finished) => {
+      if (unstored) {
+        await store.insert(trx, final);
+        await store.insertEvents(trx, [...unstored, ...buffered, terminal]);
+        finished.push(final);
+        return true;
+      }
       const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now });
       if (ok) await store.insertEvents(trx, [...buffered, terminal]);
-      if (ok) await onFinishTrx?.(trx, final);
       if (jobId) await queue.complete(trx, jobId);
       else await trx.deleteFrom('jobs').where('ref_id', '=', run.id).execute();
+      if (ok) finished.push(final);
       return ok;
     });
     if (done) {
@@ -125,9 +165,11 @@ export function createRunExecutor({
   }
 
   async function handle(job: JobRow, stopSignal: AbortSignal): Promise<void> {
-    const run = await store.getById(job.ref_id);
+    const handed = primed.get(job.ref_id);
+    primed.delete(job.ref_id);
+    const run = handed?.row ?? (await store.getById(job.ref_id));
     if (!run || (run.status !== 'queued' && run.status !== 'running')) {
-      await db.kysely.transaction().execute((trx) => queue.complete(trx, job.id));
+      await commits.submit((trx) => queue.complete(trx, job.id));
       return;
     }
     // A queued run has exactly its run.created event (seq 1); only a recovered one needs a lookup.
@@ -150,7 +192,11 @@ export function createRunExecutor({
       return;
     }
     const now = clock.now();
-    if (run.queue_timeout_ms !== null && now - run.created_at > run.queue_timeout_ms) {
+    if (
+      handed?.stored !== false &&
+      run.queue_timeout_ms !== null &&
+      now - run.created_at > run.queue_timeout_ms
+    ) {
       await finish(
         run,
         job.id,
@@ -168,15 +214,37 @@ export function createRunExecutor({
       return;
     }
     const started = eventRow(run.id, seq0 + 1, 'run.started', {});
-    const claimed = await db.kysely.transaction().execute(async (trx) => {
-      if (!(await store.markRunning(trx, run.id, now))) {
-        await queue.complete(trx, job.id);
-        return false;
+    const runningRow: RunRow = { ...run, status: 'running', started_at: now, attempt: run.attempt + 1 };
+    // An inline run is stored only if it outlives INLINE_PERSIST_MS or calls a tool (`store`).
+    let unstored: RunEventRow[] | undefined;
+    let storing: Promise<void> | undefined;
+    let storeTimer: NodeJS.Timeout | undefined;
+    const store_ = () => {
+      clearTimeout(storeTimer);
+      if (unstored && !storing) {
+        const first = unstored;
+        storing = commits.submit(async (trx) => {
+          await store.insert(trx, runningRow);
+          await store.insertEvents(trx, first);
+          await queue.insertClaimed(trx, job);
+        });
       }
-      await store.insertEvents(trx, [started]);
-      return true;
-    });
-    if (!claimed) return;
+      return storing;
+    };
+    if (handed?.stored === false) {
+      unstored = [handed.created, started];
+      storeTimer = setTimeout(() => void store_()?.catch(() => {}), INLINE_PERSIST_MS);
+    } else {
+      const claimed = await commits.submit(async (trx) => {
+        if (!(await store.markRunning(trx, run.id, now))) {
+          await queue.complete(trx, job.id);
+          return false;
+        }
+        await store.insertEvents(trx, [started]);
+        return true;
+      });
+      if (!claimed) return;
+    }
     const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [] };
     live.set(run.id, state);
     publish(started);
@@ -197,10 +265,27 @@ export function createRunExecutor({
     let flushing: NodeJS.Timeout | undefined;
     const flush = async () => {
       flushing = undefined;
+      if (state.buffer.length === 0) return;
+      if (unstored) await store_(); // events of an inline run follow its row
       const rows = state.buffer.splice(0);
-      if (rows.length) await db.kysely.transaction().execute((trx) => store.insertEvents(trx, rows));
+      if (rows.length) await commits.submit((trx) => store.insertEvents(trx, rows));
     };
-    const runningRow: RunRow = { ...run, status: 'running', started_at: now };
+    /** The terminal transition, from `running` — or, for an inline run never stored, its insert. */
+    const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
+      clearTimeout(storeTimer);
+      if (storing) await storing; // stored meanwhile: an ordinary running run now
+      const first = storing ? undefined : unstored;
+      return finish(
+        runningRow,
+        first ? null : job.id,
+        ['running'],
+        status,
+        fields,
+        buffered,
+        state.seq + 1,
+        first,
+      );
+    };
     // Tool events are buffered and flushed like deltas; the calls end up on the run row.
     const toolRecord = createToolRecord();
     let tools: ToolDefinition[] = [];
@@ -211,6 +296,8 @@ export function createRunExecutor({
       flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
     };
     try {
+      // a tool call may have effects: an inline run is stored before it can make one
+      if (unstored && config.tools.length) await store_();
       tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
       const result = await models.call({
         model: config.model,
@@ -245,10 +332,7 @@ export function createRunExecutor({
         code: 'guardrail_blocked',
         message: `The output was blocked by guardrail rule '${verdict.blocked.rule}': ${verdict.blocked.message}`,
       };
-      await finish(
-        runningRow,
-        job.id,
-        ['running'],
+      await end(
         blocked ? 'failed' : 'completed',
         {
           output: blocked ? null : JSON.stringify({ result: verdict.text }),
@@ -260,7 +344,6 @@ export function createRunExecutor({
           ...toolRecord.fields(),
         },
         state.buffer.splice(0),
-        state.seq + 1,
       );
     } catch (err) {
       clearTimeout(flushing);
@@ -268,20 +351,9 @@ export function createRunExecutor({
       const latency = clock.now() - now;
       const buffered = state.buffer.splice(0);
       if (state.abort.signal.aborted && reason instanceof CancelReason) {
-        await finish(
-          runningRow,
-          job.id,
-          ['running'],
-          'cancelled',
-          { latency_ms: latency, ...toolRecord.fields() },
-          buffered,
-          state.seq + 1,
-        );
+        await end('cancelled', { latency_ms: latency, ...toolRecord.fields() }, buffered);
       } else if (state.abort.signal.aborted && reason instanceof TimeoutReason) {
-        await finish(
-          runningRow,
-          job.id,
-          ['running'],
+        await end(
           'timed_out',
           {
             latency_ms: latency,
@@ -292,9 +364,19 @@ export function createRunExecutor({
             }),
           },
           buffered,
-          state.seq + 1,
         );
       } else if (stopSignal.aborted) {
+        clearTimeout(storeTimer);
+        if (unstored && !storing) {
+          // an inline run never stored: stored queued, so the next start runs it
+          const created = unstored[0];
+          await commits.submit(async (trx) => {
+            await store.insert(trx, run);
+            await store.insertEvents(trx, [created]);
+            await queue.enqueue(trx, { kind: 'run', ref_id: run.id });
+          });
+          throw err;
+        }
         // Shutting down past the grace period: leave the run `running` and its job in place; the
         // next start fails it as worker_lost rather than pretending it finished.
         await flush().catch(() => {});
@@ -304,18 +386,15 @@ export function createRunExecutor({
           err instanceof ModelError || err instanceof ToolsUnavailable
             ? { code: err.code, message: err.message }
             : { code: 'run_error', message: 'The run failed unexpectedly' };
-        await finish(
-          runningRow,
-          job.id,
-          ['running'],
+        await end(
           'failed',
           { latency_ms: latency, error: JSON.stringify(error), ...toolRecord.fields() },
           buffered,
-          state.seq + 1,
         );
       }
     } finally {
       clearTimeout(timer);
+      clearTimeout(storeTimer);
       stopSignal.removeEventListener('abort', onStop);
       live.delete(run.id);
       await closeTools(tools);
@@ -324,6 +403,22 @@ export function createRunExecutor({
 
   return {
     handle,
+    /**
+     * Hands a run to this executor before its job runs: the job then needs no read. `stored: false`
+     * makes it an inline run (nothing written yet; see the top of this file).
+     */
+    prime(row: RunRow, created: RunEvent, stored: boolean) {
+      const data = stored ? '' : JSON.stringify(created); // a stored run's event is stored already
+      primed.set(row.id, {
+        row,
+        created: { run_id: row.id, seq: 1, type: created.type, data, created_at: row.created_at },
+        stored,
+      });
+    },
+    /** Forgets a primed run whose job will not run (its transaction rolled back). */
+    unprime: (runId: string) => primed.delete(runId),
+    /** Waits for every submitted write (shutdown). */
+    flush: () => commits.flush(),
     /** Aborts a run executing in this process; false when it is not here. */
     cancel(runId: string): boolean {
       const state = live.get(runId);

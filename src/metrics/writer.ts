@@ -2,7 +2,8 @@
  * Writes rollups as things finish.
  *
  * Runs and pipeline runs are counted inside the very transaction that stores their terminal state
- * (the run executor's and the pipeline engine's `…Trx` hooks): the rollups can never disagree with
+ * (the run executor's `onFinishBatch`, folding every run its group commit ends, and the pipeline
+ * engine's `onTerminalTrx`): the rollups can never disagree with
  * the runs table, even across a crash. Refused requests (429) have no transaction of their own and
  * happen in bursts, so they are counted in memory and flushed about once a second (and before any
  * metrics query in this process, and on shutdown); a crash loses at most that second.
@@ -55,10 +56,10 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
   }
 
   return {
-    /** In the run's terminal transaction (run executor `onFinishTrx`). */
-    async recordRun(trx: Kysely<Database>, run: RunRow): Promise<void> {
+    /** In the transaction storing these runs' terminal states (run executor `onFinishBatch`). */
+    async recordRuns(trx: Kysely<Database>, runs: RunRow[]): Promise<void> {
       const batch = new RollupBatch();
-      batch.add(runDelta(run));
+      for (const run of runs) batch.add(runDelta(run));
       await writeBatch(trx, db.dialect, batch);
     },
     /** In the pipeline run's terminal transaction (pipeline engine `onTerminalTrx`). */

@@ -35,7 +35,8 @@ export const runRoutes =
       async (request, reply) => {
         const principal = principalOf(request);
         const body = request.body;
-        const accepted = await runs.create(principal, body, {}, { claim: true });
+        const sync = !body.stream && !body.background;
+        const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync });
         const { row, created } = accepted;
         if (body.stream) {
           let following: Promise<unknown>;

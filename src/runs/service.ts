@@ -23,6 +23,8 @@ import { type RunConfig, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
+/** How long an inline (sync) run may wait for a worker slot before it is stored queued instead */
+const INLINE_WAIT_MS = 20;
 
 export interface CreateRunInput {
   agent_id: string;
@@ -225,20 +227,33 @@ export function createRunService({
   }
 
   return {
-    /** Accepts a run. With `claim`, the caller must `kick(accepted)` (it starts the claimed job). */
+    /**
+     * Accepts a run. With `claim`, the caller must `kick(accepted)` (it starts the claimed job).
+     * With `inline` (sync callers) and a worker slot free within INLINE_WAIT_MS, nothing is written
+     * here: the executor
+     * runs it at once and stores it when it ends or after a few ms (run-executor.ts, inline runs).
+     */
     async create(
       principal: Principal,
       body: CreateRunInput,
       extra: Partial<RunRow> = {},
-      options: { claim?: boolean } = {},
+      options: { claim?: boolean; inline?: boolean } = {},
     ) {
       const prepared = await prepare(principal, body, extra);
+      if (options.inline) {
+        prepared.job = await queue.reserveWithin({ kind: 'run', ref_id: prepared.row.id }, INLINE_WAIT_MS);
+        if (prepared.job) {
+          executor.prime(prepared.row, prepared.created, false);
+          return prepared;
+        }
+      }
       try {
         await db.kysely.transaction().execute((trx) => insertPrepared(trx, prepared, options.claim));
       } catch (err) {
         if (prepared.job) queue.abandon(prepared.job);
         throw err;
       }
+      if (prepared.job) executor.prime(prepared.row, prepared.created, true);
       return prepared;
     },
     /** create in two halves, for a caller that inserts runs in its own transaction (pipelines). */

@@ -32,6 +32,15 @@ export interface Queue {
    * worker (returns null: call `notify`).
    */
   enqueueClaimed(trx: Kysely<Database>, job: { kind: string; ref_id: string }): Promise<JobRow | null>;
+  /**
+   * The two halves of `enqueueClaimed`: `reserve` takes a free slot and returns the job row locked
+   * by this pool, not yet stored (null: no free slot); `insertClaimed` stores it, in any later
+   * transaction. `run` starts it either way; `abandon` gives the slot back if it never runs.
+   */
+  reserve(job: { kind: string; ref_id: string }): JobRow | null;
+  /** `reserve`, waiting up to `ms` for a slot to free (then null) */
+  reserveWithin(job: { kind: string; ref_id: string }, ms: number): Promise<JobRow | null>;
+  insertClaimed(trx: Kysely<Database>, job: JobRow): Promise<void>;
   /** Starts a job from `enqueueClaimed` once its transaction committed. */
   run(job: JobRow): void;
   /** Gives back the slot of a job from `enqueueClaimed` whose transaction rolled back. */
@@ -72,6 +81,37 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
   const inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   // Slots promised to jobs from enqueueClaimed whose transactions have not committed yet.
   let reserved = 0;
+  // reserveWithin callers waiting for a slot, oldest first
+  const waiters: { job: { kind: string; ref_id: string }; give: (row: JobRow | null) => void }[] = [];
+  // alternates freed slots between waiters and stored jobs, so neither starves the other
+  let waiterTurn = true;
+
+  function claimedRow(job: { kind: string; ref_id: string }): JobRow {
+    const now = clock.now();
+    reserved++;
+    return {
+      id: ids('job'),
+      kind: job.kind,
+      ref_id: job.ref_id,
+      run_at: now,
+      locked_by: workerId,
+      locked_at: now,
+      attempts: 0,
+      created_at: now,
+    };
+  }
+
+  /** A slot freed: a waiting `reserveWithin` gets it, or (every other time, if any) a stored job. */
+  function slotFreed() {
+    if (!running) return;
+    const toWaiter = waiters.length > 0 && (waiterTurn || !dirty);
+    waiterTurn = !waiterTurn;
+    if (toWaiter && inflight.size + reserved < concurrency) {
+      const w = waiters.shift()!;
+      w.give(claimedRow(w.job));
+    }
+    void pump();
+  }
 
   async function claim(): Promise<JobRow | undefined> {
     const now = clock.now();
@@ -132,7 +172,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
         await release(job).catch((e) => onError?.(e, job));
       } finally {
         inflight.delete(job.id);
-        if (running) void pump();
+        slotFreed();
       }
     })();
     inflight.set(job.id, { promise, abort });
@@ -178,25 +218,37 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
         .execute();
       return id;
     },
+    reserve(job) {
+      if (!running || inflight.size + reserved >= concurrency) return null;
+      return claimedRow(job);
+    },
+    reserveWithin(job, ms) {
+      const now = this.reserve(job);
+      if (now || !running) return Promise.resolve(now);
+      return new Promise((resolve) => {
+        const waiter = { job, give: (row: JobRow | null) => resolve(row) };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          resolve(null);
+        }, ms);
+        waiter.give = (row) => {
+          clearTimeout(timer);
+          resolve(row);
+        };
+        waiters.push(waiter);
+      });
+    },
+    async insertClaimed(trx, job) {
+      await trx.insertInto('jobs').values(job).execute();
+    },
     async enqueueClaimed(trx, job) {
-      if (!running || inflight.size + reserved >= concurrency) {
+      const row = this.reserve(job);
+      if (!row) {
         await this.enqueue(trx, job);
         return null;
       }
-      const now = clock.now();
-      const row: JobRow = {
-        id: ids('job'),
-        kind: job.kind,
-        ref_id: job.ref_id,
-        run_at: now,
-        locked_by: workerId,
-        locked_at: now,
-        attempts: 0,
-        created_at: now,
-      };
-      reserved++;
       try {
-        await trx.insertInto('jobs').values(row).execute();
+        await this.insertClaimed(trx, row);
       } catch (err) {
         reserved--;
         throw err;
@@ -210,6 +262,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     },
     abandon() {
       reserved--;
+      slotFreed();
     },
     notify() {
       dirty = true;
@@ -231,6 +284,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     },
     async stop(graceMs) {
       running = false;
+      for (const w of waiters.splice(0)) w.give(null);
       clearTimeout(timer);
       const all = [...inflight.values()];
       const drained = Promise.allSettled(all.map((i) => i.promise));
