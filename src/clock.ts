@@ -5,5 +5,15 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-export const iso = (ms: number | null | undefined): string | null =>
-  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+// A busy server formats the same millisecond many times (a run's rows and events): remember the last.
+let lastMs = Number.NaN;
+let lastIso = '';
+
+export const iso = (ms: number | null | undefined): string | null => {
+  if (ms === null || ms === undefined) return null;
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+};

@@ -122,9 +122,14 @@ export function createRunExecutor({
   ): RunEventRow => {
     const now = clock.now();
     const event: RunEvent = { type, sequence_number: seq, run_id, created_at: iso(now)!, ...extra };
-    return { run_id, seq, type, data: JSON.stringify(event), created_at: now };
+    const row = { run_id, seq, type, data: JSON.stringify(event), created_at: now };
+    published.set(row, event);
+    return row;
   };
-  const publish = (row: RunEventRow) => bus.publish(runTopic(row.run_id), JSON.parse(row.data));
+  // the event object each row was serialised from, so publishing does not parse it back
+  const published = new WeakMap<RunEventRow, RunEvent>();
+  const publish = (row: RunEventRow) =>
+    bus.publish(runTopic(row.run_id), published.get(row) ?? JSON.parse(row.data));
 
   /**
    * Ends a run from one of `from` statuses, with its last events, in one (group) transaction.

@@ -7,13 +7,14 @@
  * the event loop) wait for the next one and commit together: under load one COMMIT serves dozens
  * of runs, idle it adds no delay (the batch starts on the next `setImmediate`).
  *
- * Each unit runs inside its own SAVEPOINT, so a unit that throws is rolled back alone and only
- * its `submit` rejects; the others commit. A unit's promise resolves only after the COMMIT, so a
- * caller never announces what is not durable. `end` runs once per batch, last, in the same
- * transaction, with what the units put into the batch's context (e.g. the rollups of every run
+ * Failure isolation is optimistic: if any unit throws, the whole transaction rolls back and each
+ * unit of the batch is retried in a transaction of its own, so only the failing unit's `submit`
+ * rejects. A unit must therefore only write through `trx` (it may run twice). A unit's promise
+ * resolves only after the COMMIT, so a caller never announces what is not durable. `end` runs once
+ * per transaction, last, with what the units put into its context (e.g. the rollups of every run
  * that finished in it, folded into one write).
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type WriteUnit<T, C> = (trx: Kysely<Database>, context: C) => Promise<T>;
@@ -39,41 +40,34 @@ export function createGroupCommit<C>(kysely: Kysely<Database>, options: GroupCom
   let writing: Promise<void> | null = null;
   let scheduled = false;
 
-  async function writeBatch(batch: Pending<C>[]) {
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    try {
-      await kysely.transaction().execute(async (trx) => {
-        outcomes.length = 0;
-        const context = options.begin();
-        const alone = batch.length === 1;
-        for (const unit of batch) {
-          if (alone) {
-            // one unit: the transaction itself is its savepoint
-            outcomes.push({ ok: true, value: await unit.work(trx, context) });
-            continue;
-          }
-          await sql`SAVEPOINT group_unit`.execute(trx);
-          try {
-            const value = await unit.work(trx, context);
-            await sql`RELEASE SAVEPOINT group_unit`.execute(trx);
-            outcomes.push({ ok: true, value });
-          } catch (err) {
-            await sql`ROLLBACK TO SAVEPOINT group_unit`.execute(trx);
-            await sql`RELEASE SAVEPOINT group_unit`.execute(trx);
-            outcomes.push({ ok: false, value: err });
-          }
-        }
-        await options.end?.(trx, context);
-      });
-    } catch (err) {
-      for (const unit of batch) unit.reject(err);
-      return;
-    }
-    batch.forEach((unit, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.value);
+  /** One transaction for the batch: every unit's result, or the first error (all rolled back). */
+  async function attempt(batch: Pending<C>[]): Promise<unknown[]> {
+    return kysely.transaction().execute(async (trx) => {
+      const context = options.begin();
+      const results: unknown[] = [];
+      for (const unit of batch) results.push(await unit.work(trx, context));
+      await options.end?.(trx, context);
+      return results;
     });
+  }
+
+  async function writeBatch(batch: Pending<C>[]) {
+    try {
+      const results = await attempt(batch);
+      batch.forEach((unit, i) => unit.resolve(results[i]));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return;
+      }
+      // someone's unit failed: find out whose, one transaction per unit
+      for (const unit of batch) {
+        await attempt([unit]).then(
+          ([result]) => unit.resolve(result),
+          (e: unknown) => unit.reject(e),
+        );
+      }
+    }
   }
 
   function drain() {
