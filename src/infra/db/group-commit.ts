@@ -54,7 +54,7 @@ export function createGroupCommit<C>(kysely: Kysely<Database>, options: GroupCom
   async function writeBatch(batch: Pending<C>[]) {
     try {
       const results = await attempt(batch);
-      batch.forEach((unit, i) => unit.resolve(results[i]));
+      for (const [i, unit] of batch.entries()) unit.resolve(results[i]);
     } catch (err) {
       if (batch.length === 1) {
         batch[0].reject(err);
