@@ -177,12 +177,21 @@ export function rateLimitedDelta(orgId: string, keyId: string, at: number, count
   };
 }
 
+const naturalKey = (s: Delta['series']) =>
+  `${s.org_id}\u001f${s.kind}\u001f${s.agent_id}\u001f${s.deployment_id}\u001f${s.pipeline_id}\u001f${s.api_key_id}\u001f${s.model}\u001f${s.status}`;
+
 /** Folds observations into the rows to upsert: one per (series, resolution, bucket start). */
 export class RollupBatch {
   readonly series = new Map<string, Series>();
   readonly rollups = new Map<string, RollupRow>();
-  private readonly ids = new Map<string, string>();
+  /** natural key → series id (a hash): pass a long-lived map to keep hashing out of every batch */
+  private readonly ids: Map<string, string>;
   private readonly fanout = new Map<string, string[]>();
+  private readonly rowCache = new Map<string, RollupRow[]>();
+
+  constructor(ids: Map<string, string> = new Map()) {
+    this.ids = ids;
+  }
 
   private id(key: SeriesKey): string {
     const natural = `${key.org_id}\u001f${key.kind}\u001f${key.proj}\u001f${key.agent_id}\u001f${key.deployment_id}\u001f${key.pipeline_id}\u001f${key.api_key_id}\u001f${key.model}\u001f${key.status}`;
@@ -190,18 +199,18 @@ export class RollupBatch {
     if (id === undefined) {
       id = seriesId(key);
       this.ids.set(natural, id);
-      this.series.set(id, { ...key, id });
     }
+    if (!this.series.has(id)) this.series.set(id, { ...key, id });
     return id;
   }
 
-  private addTo(id: string, res: number, d: Delta, latency: number | null, bucket: number) {
-    const t = d.at - (d.at % res);
-    const key = `${id}|${res}|${t}`;
+  /** the row of one series at one resolution and bucket start */
+  private row(series_id: string, res: number, t: number): RollupRow {
+    const key = `${series_id}|${res}|${t}`;
     let row = this.rollups.get(key);
     if (!row) {
       row = {
-        series_id: id,
+        series_id,
         res,
         t,
         count: 0,
@@ -213,29 +222,46 @@ export class RollupBatch {
       };
       this.rollups.set(key, row);
     }
-    row.count += d.count;
-    row.tokens += d.tokens;
-    if (latency !== null) {
-      row.latency_count += 1;
-      row.latency_sum += latency;
-      if (latency > row.latency_max) row.latency_max = latency;
-      row.buckets.set(bucket, (row.buckets.get(bucket) ?? 0) + 1);
+    return row;
+  }
+
+  /**
+   * Every row an observation of `series` in the minute of `at` adds to: the full series at each
+   * resolution, then each projection at hour and day. Cached per (series, minute), so a batch of
+   * runs of one agent finds its rows with one lookup each.
+   */
+  private rowsFor(series: Delta['series'], at: number): RollupRow[] {
+    const natural = naturalKey(series);
+    const key = `${natural}\u001f${at - (at % MINUTE)}`;
+    let rows = this.rowCache.get(key);
+    if (!rows) {
+      const ids = this.fanoutOf(series, natural);
+      rows = Resolutions.map((res) => this.row(ids[0], res, at - (at % res)));
+      for (let i = 1; i < ids.length; i++) {
+        for (const res of PROJECTED_RES) rows.push(this.row(ids[i], res, at - (at % res)));
+      }
+      this.rowCache.set(key, rows);
     }
+    return rows;
   }
 
   add(d: Delta) {
     const latency = d.latency === null ? null : Math.max(0, Math.round(d.latency));
     const bucket = latency === null ? 0 : bucketOf(latency);
-    const ids = this.fanoutOf(d.series);
-    for (const res of Resolutions) this.addTo(ids[0], res, d, latency, bucket);
-    for (let i = 1; i < ids.length; i++) {
-      for (const res of PROJECTED_RES) this.addTo(ids[i], res, d, latency, bucket);
+    for (const row of this.rowsFor(d.series, d.at)) {
+      row.count += d.count;
+      row.tokens += d.tokens;
+      if (latency !== null) {
+        row.latency_count += 1;
+        row.latency_sum += latency;
+        if (latency > row.latency_max) row.latency_max = latency;
+        row.buckets.set(bucket, (row.buckets.get(bucket) ?? 0) + 1);
+      }
     }
   }
 
   /** the full series' id, then each projection's (cached per dimension combination) */
-  private fanoutOf(series: Delta['series']): string[] {
-    const natural = `${series.org_id}\u001f${series.kind}\u001f${series.agent_id}\u001f${series.deployment_id}\u001f${series.pipeline_id}\u001f${series.api_key_id}\u001f${series.model}\u001f${series.status}`;
+  private fanoutOf(series: Delta['series'], natural: string): string[] {
     let ids = this.fanout.get(natural);
     if (!ids) {
       ids = [this.id({ ...series, proj: '' })];

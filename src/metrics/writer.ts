@@ -16,6 +16,7 @@ import { pipelineRunDelta, RollupBatch, rateLimitedDelta, runDelta } from './rol
 import { writeBatch } from './store.ts';
 
 const FLUSH_MS = 1000;
+const SERIES_ID_CACHE = 50_000;
 
 export interface MetricsWriterDeps {
   db: Db;
@@ -28,6 +29,8 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
   let pending = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  // series ids are hashes of their dimensions: computed once per process, not once per batch
+  const seriesIds = new Map<string, string>();
 
   async function flushNow(): Promise<void> {
     if (timer) clearTimeout(timer);
@@ -58,7 +61,8 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
   return {
     /** In the transaction storing these runs' terminal states (run executor `onFinishBatch`). */
     async recordRuns(trx: Kysely<Database>, runs: RunRow[]): Promise<void> {
-      const batch = new RollupBatch();
+      if (seriesIds.size > SERIES_ID_CACHE) seriesIds.clear();
+      const batch = new RollupBatch(seriesIds);
       for (const run of runs) batch.add(runDelta(run));
       await writeBatch(trx, db.dialect, batch);
     },

@@ -1,7 +1,36 @@
 import { type Kysely, sql } from 'kysely';
 import type { Db } from '../infra/db/db.ts';
 import { type PageParams, paginate } from '../infra/db/paginate.ts';
+import { rowInserter } from '../infra/db/row-insert.ts';
 import type { Database, RunEventRow, RunRow } from '../infra/db/schema.ts';
+
+const RUN_COLUMNS = [
+  'id',
+  'org_id',
+  'agent_id',
+  'deployment_id',
+  'api_key_id',
+  'status',
+  'model',
+  'config',
+  'input',
+  'output',
+  'error',
+  'metadata',
+  'latency_ms',
+  'input_tokens',
+  'output_tokens',
+  'timeout_ms',
+  'queue_timeout_ms',
+  'pipeline_run_id',
+  'step_id',
+  'attempt',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'tool_calls',
+  'guardrail_hits',
+] as const satisfies readonly (keyof RunRow)[];
 
 export interface RunFilters {
   agent_id?: string;
@@ -14,8 +43,11 @@ export interface RunFilters {
 
 export function createRunStore(db: Db) {
   const k = db.kysely;
+  // every column of a run row: the hot inserts skip the query builder (row-insert.ts)
+  const insertRuns = rowInserter(db.dialect, 'runs', RUN_COLUMNS);
+  const insertEvents = rowInserter(db.dialect, 'run_events', ['run_id', 'seq', 'type', 'data', 'created_at']);
   return {
-    insert: (trx: Kysely<Database>, row: RunRow) => trx.insertInto('runs').values(row).execute(),
+    insert: (trx: Kysely<Database>, row: RunRow) => insertRuns(trx, [row]),
     get: (orgId: string, id: string) =>
       k.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst(),
     getById: (id: string) => k.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst(),
@@ -52,9 +84,7 @@ export function createRunStore(db: Db) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
-    insertEvents: async (trx: Kysely<Database>, rows: RunEventRow[]) => {
-      if (rows.length) await trx.insertInto('run_events').values(rows).execute();
-    },
+    insertEvents: (trx: Kysely<Database>, rows: RunEventRow[]) => insertEvents(trx, rows),
     eventsAfter: (runId: string, seq: number) =>
       k
         .selectFrom('run_events')
