@@ -205,6 +205,24 @@ function durability(target: 'sqlite' | 'postgres') {
     assert.deepEqual(open.json.data, [], 'no run of the organization is left queued or running');
   });
 
+  test('kill -9 during a sync call: the run its caller waited on is stored and ends worker_lost', async () => {
+    const first = await live();
+    const agent = await createAgent(first, 'slow-sync', { mock_latency_ms: 5000 });
+    // a sync call runs inline; after a few ms it is stored running like any run
+    const call = api(first, 'POST', '/v2/runs', { agent_id: agent, input: { query: 'wait for me' } }).catch(
+      (err: unknown) => err,
+    );
+    const [id] = await waitRunning(first, agent, 1);
+    assert.equal(await first.kill('SIGKILL'), null, 'the process died of the signal');
+    assert.ok((await call) instanceof Error, 'the sync caller got no answer');
+
+    const second = await live();
+    const runs = await waitAllTerminal(second, agent, 20_000);
+    assert.deepEqual([...runs.keys()], [id]);
+    assert.equal(runs.get(id)!.status, 'failed');
+    assert.equal(runs.get(id)!.error?.code, 'worker_lost');
+  });
+
   test('a streamed run survives its client hanging up', async () => {
     const server = await live();
     const reply = 'one two three four five six';
