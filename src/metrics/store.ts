@@ -6,6 +6,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../infra/db/db.ts';
+import { rowInserter } from '../infra/db/row-insert.ts';
 import type { Database } from '../infra/db/schema.ts';
 import { type Dimension, histJson, type RollupBatch } from './rollup.ts';
 import type { SeriesKind } from './schema.ts';
@@ -40,43 +41,69 @@ function mergeHist(dialect: DialectName) {
     ELSE (SELECT json_group_object(k, n) FROM (SELECT k, SUM(v) AS n FROM (SELECT key AS k, value AS v FROM json_each(metric_rollups.hist) UNION ALL SELECT key, value FROM json_each(excluded.hist)) GROUP BY k)) END`;
 }
 
-/** Adds a batch to the stored rollups. Run it inside the caller's transaction. */
-export async function writeBatch(
-  trx: Kysely<Database>,
-  dialect: DialectName,
-  batch: RollupBatch,
-): Promise<void> {
-  // a stable order: concurrent writers on Postgres lock the same rows in the same order (no deadlock)
-  const series = [...batch.series.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  for (const rows of chunks(series)) {
-    await trx
-      .insertInto('metric_series')
-      .values(rows)
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-  }
-  const rollups = [...batch.rollups.values()]
-    .sort((a, b) =>
-      a.series_id < b.series_id ? -1 : a.series_id > b.series_id ? 1 : a.res - b.res || a.t - b.t,
-    )
-    .map(({ buckets, ...row }) => ({ ...row, hist: histJson(buckets) }));
-  for (const rows of chunks(rollups)) {
-    await trx
-      .insertInto('metric_rollups')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['series_id', 'res', 't']).doUpdateSet({
-          count: sql`metric_rollups.count + excluded.count`,
-          tokens: sql`metric_rollups.tokens + excluded.tokens`,
-          latency_count: sql`metric_rollups.latency_count + excluded.latency_count`,
-          latency_sum: sql`metric_rollups.latency_sum + excluded.latency_sum`,
-          latency_max: sql`CASE WHEN excluded.latency_max > metric_rollups.latency_max THEN excluded.latency_max ELSE metric_rollups.latency_max END`,
-          hist: mergeHist(dialect),
-        }),
-      )
-      .execute();
-  }
+const SERIES_COLUMNS = [
+  'id',
+  'org_id',
+  'kind',
+  'proj',
+  'agent_id',
+  'deployment_id',
+  'pipeline_id',
+  'api_key_id',
+  'model',
+  'status',
+] as const;
+const ROLLUP_COLUMNS = [
+  'series_id',
+  'res',
+  't',
+  'count',
+  'tokens',
+  'latency_count',
+  'latency_sum',
+  'latency_max',
+  'hist',
+] as const;
+
+/** The UPSERT's conflict clause: adds to the totals, merges the histogram (no parameters). */
+function rollupConflict(dialect: DialectName) {
+  return sql` on conflict ("series_id", "res", "t") do update set
+    "count" = metric_rollups.count + excluded.count,
+    "tokens" = metric_rollups.tokens + excluded.tokens,
+    "latency_count" = metric_rollups.latency_count + excluded.latency_count,
+    "latency_sum" = metric_rollups.latency_sum + excluded.latency_sum,
+    "latency_max" = CASE WHEN excluded.latency_max > metric_rollups.latency_max THEN excluded.latency_max ELSE metric_rollups.latency_max END,
+    "hist" = ${mergeHist(dialect)}`;
 }
+
+/**
+ * Adds a batch to the stored rollups, inside the caller's transaction. Statements are compiled once
+ * per writer (row-insert.ts): this runs in the transaction that ends runs, on the hot path.
+ */
+export function createBatchWriter(kysely: Kysely<Database>, dialect: DialectName) {
+  const insertSeries = rowInserter(
+    dialect,
+    'metric_series',
+    SERIES_COLUMNS,
+    ' on conflict ("id") do nothing',
+  );
+  const conflict = rollupConflict(dialect).compile(kysely);
+  if (conflict.parameters.length) throw new Error('the rollup conflict clause must not take parameters');
+  const upsertRollups = rowInserter(dialect, 'metric_rollups', ROLLUP_COLUMNS, conflict.sql);
+
+  return async function writeBatch(trx: Kysely<Database>, batch: RollupBatch): Promise<void> {
+    // a stable order: concurrent writers on Postgres lock the same rows in the same order (no deadlock)
+    const series = [...batch.series.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const rows of chunks(series)) await insertSeries(trx, rows);
+    const rollups = [...batch.rollups.values()]
+      .sort((a, b) =>
+        a.series_id < b.series_id ? -1 : a.series_id > b.series_id ? 1 : a.res - b.res || a.t - b.t,
+      )
+      .map(({ buckets, ...row }) => ({ ...row, hist: histJson(buckets) }));
+    for (const rows of chunks(rollups)) await upsertRollups(trx, rows);
+  };
+}
+export type BatchWriter = ReturnType<typeof createBatchWriter>;
 
 export interface SeriesSelection {
   orgId: string;

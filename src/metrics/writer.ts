@@ -13,7 +13,7 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { Database, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
 import { pipelineRunDelta, RollupBatch, rateLimitedDelta, runDelta } from './rollup.ts';
-import { writeBatch } from './store.ts';
+import { createBatchWriter } from './store.ts';
 
 const FLUSH_MS = 1000;
 const SERIES_ID_CACHE = 50_000;
@@ -29,6 +29,7 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
   let pending = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  const writeBatch = createBatchWriter(db.kysely, db.dialect);
   // series ids are hashes of their dimensions: computed once per process, not once per batch
   const seriesIds = new Map<string, string>();
 
@@ -44,7 +45,7 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
       batch.add(rateLimitedDelta(orgId, keyId, Number(minute), count));
     }
     try {
-      await db.kysely.transaction().execute((trx) => writeBatch(trx, db.dialect, batch));
+      await db.kysely.transaction().execute((trx) => writeBatch(trx, batch));
     } catch (err) {
       // keep the counts for the next flush rather than lose them
       for (const [key, count] of taken) pending.set(key, (pending.get(key) ?? 0) + count);
@@ -64,13 +65,13 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
       if (seriesIds.size > SERIES_ID_CACHE) seriesIds.clear();
       const batch = new RollupBatch(seriesIds);
       for (const run of runs) batch.add(runDelta(run));
-      await writeBatch(trx, db.dialect, batch);
+      await writeBatch(trx, batch);
     },
     /** In the pipeline run's terminal transaction (pipeline engine `onTerminalTrx`). */
     async recordPipelineRun(trx: Kysely<Database>, row: PipelineRunRow): Promise<void> {
       const batch = new RollupBatch();
       batch.add(pipelineRunDelta(row));
-      await writeBatch(trx, db.dialect, batch);
+      await writeBatch(trx, batch);
     },
     /** A request refused 429 (the gateway's `onRateLimited`). */
     rateLimited(orgId: string, keyId: string): void {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
 import { RollupBatch, runDelta } from '../../src/metrics/rollup.ts';
-import { writeBatch } from '../../src/metrics/store.ts';
+import { createBatchWriter } from '../../src/metrics/store.ts';
 import { bearer, createTestApp, forEachDb, type TestApp } from '../support/harness.ts';
 
 /** Real time shifted: latencies are real (mock_latency_ms), placement in time is the test's. */
@@ -333,12 +333,11 @@ forEachDb('metrics: rollups agree exactly with a brute force over the runs', (ta
     // three writes landing in the same hour and day rows: two batches, then a single run
     const parts = [latencies.slice(0, 6), latencies.slice(6, 13), latencies.slice(13)];
     let i = 0;
+    const writeBatch = createBatchWriter(t.resources.db.kysely, t.resources.db.dialect);
     for (const part of parts) {
       const batch = new RollupBatch();
       for (const latency of part) batch.add(run(latency, i++));
-      await t.resources.db.kysely
-        .transaction()
-        .execute((trx) => writeBatch(trx, t.resources.db.dialect, batch));
+      await t.resources.db.kysely.transaction().execute((trx) => writeBatch(trx, batch));
     }
     const svc = t.resources.services.metrics;
     for (const stat of ['p50', 'p95', 'p99', 'max', 'count', 'sum']) {

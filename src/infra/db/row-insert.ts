@@ -5,7 +5,7 @@
  * prepared-statement cache, costs more than SQLite takes to execute it. The SQL text is the same
  * string object every time, so the statement cache hits on a pointer compare.
  *
- * The column list is fixed: a column a row leaves undefined is written NULL (never the column's
+ * The column list is fixed (and an ON CONFLICT clause may follow the values): a column a row leaves undefined is written NULL (never the column's
  * DEFAULT), so only list columns that are nullable or always set.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -19,6 +19,8 @@ export function rowInserter<T extends keyof Database & string>(
   dialect: DialectName,
   table: T,
   columns: readonly (keyof Database[T] & string)[],
+  /** SQL after the VALUES list (an ON CONFLICT clause), without parameters */
+  suffix = '',
 ) {
   const texts: string[] = [];
   const head = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `;
@@ -28,7 +30,7 @@ export function rowInserter<T extends keyof Database & string>(
       const marks = columns.map((_, c) => (dialect === 'postgres' ? `$${r * columns.length + c + 1}` : '?'));
       tuples.push(`(${marks.join(', ')})`);
     }
-    return head + tuples.join(', ');
+    return head + tuples.join(', ') + suffix;
   };
 
   return async (trx: Kysely<Database>, rows: readonly Database[T][]): Promise<void> => {
