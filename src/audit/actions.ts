@@ -24,6 +24,8 @@ export const ROUTE_ACTIONS: Record<string, RouteAction | null> = {
   'POST /v2/api-keys/:id/rotate': R('api_key.rotated', 'api_key', 'id'),
   'DELETE /v2/api-keys/:id': R('api_key.revoked', 'api_key', 'id'),
   'POST /v2/auth/token': R('session_token.created', 'session_token'),
+  'POST /v2/auth/session': R('browser_session.created', 'browser_session'),
+  'DELETE /v2/auth/session': R('browser_session.revoked', 'browser_session'),
   'POST /v2/deployments': R('deployment.created', 'deployment'),
   'POST /v2/deployments/:id/rollback': R('deployment.rolled_back', 'deployment', 'id'),
   'POST /v2/pipelines': R('pipeline.created', 'pipeline'),

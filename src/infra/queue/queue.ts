@@ -9,6 +9,9 @@
  * - Hand-off: a job enqueued with `enqueueClaimed` while the pool has a free slot is inserted
  *   already locked by this pool, and `run(job)` after the commit starts it: no claim query, no
  *   empty poll. Crash-safe like any claimed job (the lock is cleared at the next start).
+ *   `reserve`/`reserveWithin` take the slot without storing the job yet (inline sync runs store
+ *   it only if they outlive a few ms); a freed slot goes to a `reserveWithin` waiter or to a
+ *   stored job, alternately, so neither can starve the other.
  * - Claiming is one UPDATE … RETURNING of the oldest ready unlocked job (FOR UPDATE SKIP LOCKED on
  *   Postgres), so several pools on one Postgres never take the same job.
  * - Recovery: at start, every lock is stale (embedded mode has one process), so locks are cleared
