@@ -8,7 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../infra/db/db.ts';
 import { rowInserter } from '../infra/db/row-insert.ts';
 import type { Database } from '../infra/db/schema.ts';
-import { type Dimension, histJson, type RollupBatch } from './rollup.ts';
+import { type Dimension, Dimensions, histJson, type RollupBatch } from './rollup.ts';
 import type { SeriesKind } from './schema.ts';
 
 /** rows per INSERT statement: well under both dialects' bound-parameter limits */
@@ -41,22 +41,8 @@ function mergeHist(dialect: DialectName) {
     ELSE (SELECT json_group_object(k, n) FROM (SELECT k, SUM(v) AS n FROM (SELECT key AS k, value AS v FROM json_each(metric_rollups.hist) UNION ALL SELECT key, value FROM json_each(excluded.hist)) GROUP BY k)) END`;
 }
 
-const SERIES_COLUMNS = [
-  'id',
-  'org_id',
-  'kind',
-  'proj',
-  'agent_id',
-  'deployment_id',
-  'pipeline_id',
-  'api_key_id',
-  'model',
-  'status',
-] as const;
-const ROLLUP_COLUMNS = [
-  'series_id',
-  'res',
-  't',
+const SERIES_COLUMNS = ['id', 'org_id', 'kind', 'proj', ...Dimensions] as const;
+export const RollupColumns = [
   'count',
   'tokens',
   'latency_count',
@@ -64,6 +50,8 @@ const ROLLUP_COLUMNS = [
   'latency_max',
   'hist',
 ] as const;
+export type RollupColumn = (typeof RollupColumns)[number];
+const ROLLUP_COLUMNS = ['series_id', 'res', 't', ...RollupColumns] as const;
 
 /** The UPSERT's conflict clause: adds to the totals, merges the histogram (no parameters). */
 function rollupConflict(dialect: DialectName) {
@@ -123,16 +111,6 @@ export interface SeriesSelection {
   /** the rollup columns the stat needs (fewer columns, cheaper rows) */
   columns: readonly RollupColumn[];
 }
-
-export const RollupColumns = [
-  'count',
-  'tokens',
-  'latency_count',
-  'latency_sum',
-  'latency_max',
-  'hist',
-] as const;
-export type RollupColumn = (typeof RollupColumns)[number];
 
 /** A rollup row as read: the selected columns only (numbers on both dialects: BIGINTs parse to numbers). */
 export interface RollupReadRow {
