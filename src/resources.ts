@@ -288,12 +288,19 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
     async start() {
       await models.warmUp();
-      await queue.start({
-        run: (job, signal) => executor.handle(job, signal),
-        deployment: (job) => allServices.deployments.handle(job),
-        pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
-        [WEBHOOK_JOB]: (job, signal) => webhooks.handle(job, signal),
-      });
+      await queue.start(
+        {
+          run: (job, signal) => executor.handle(job, signal),
+          deployment: (job) => allServices.deployments.handle(job),
+          pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
+          [WEBHOOK_JOB]: (job, signal) => webhooks.handle(job, signal),
+        },
+        // what a job stood for ends failed when its handler keeps failing (queue.ts, GiveUp)
+        {
+          run: (job) => executor.giveUp(job),
+          deployment: (job) => allServices.deployments.giveUp(job),
+        },
+      );
       alertEvaluator.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch(() => {

@@ -594,6 +594,17 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent)),
 
     handle,
+    /** The queue gave up on a deployment's job (its handler kept failing): the deployment fails. */
+    async giveUp(job: JobRow): Promise<void> {
+      const dep = await store.getById(job.ref_id);
+      if (!dep || (dep.status !== 'pending' && dep.status !== 'validating')) return;
+      await fail(
+        dep,
+        job,
+        'internal',
+        'Validation could not complete (an internal error, logged by the server); create the deployment again',
+      );
+    },
     resolve,
     onRunStarted: (run: RunRow) => onRun(run, 'started'),
     onRunFinished: (run: RunRow) => onRun(run, 'finished'),

@@ -435,6 +435,17 @@ export function createRunExecutor({
     pending(runId: string): RunEvent[] {
       return (live.get(runId)?.buffer ?? []).map((r) => JSON.parse(r.data));
     },
+    /** The queue gave up on a run's job (its handler kept failing): the run ends `failed`. */
+    async giveUp(job: JobRow): Promise<void> {
+      const run = await store.getById(job.ref_id);
+      if (!run || (run.status !== 'queued' && run.status !== 'running')) return;
+      const error = {
+        code: 'run_error',
+        message: 'The run could not be executed (an internal error, logged by the server); resubmit it',
+      };
+      const seq = (await store.lastSeq(run.id)) + 1;
+      await finish(run, job.id, ['queued', 'running'], 'failed', { error: JSON.stringify(error) }, [], seq);
+    },
     /** Ends a queued run without running it (cancel route, expiry). */
     finishQueued: (run: RunRow, status: RunStatus, fields: Partial<RunRow>, nextSeq: number) =>
       finish(run, null, ['queued'], status, fields, [], nextSeq),

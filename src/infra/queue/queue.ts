@@ -25,6 +25,12 @@ import type { Db } from '../db/db.ts';
 import type { Database, JobRow } from '../db/schema.ts';
 
 export type JobHandler = (job: JobRow, signal: AbortSignal) => Promise<void>;
+/**
+ * Called once a job's handler has failed MAX_HANDLER_FAILURES times: brings the work it stood for
+ * to a terminal state (e.g. the run `failed`), so nothing accepted stays pending forever because of
+ * a bug or a lasting fault. If it throws too, the job is tried again later.
+ */
+export type GiveUp = (job: JobRow) => Promise<void>;
 
 export interface Queue {
   /** Inserts a job inside the caller's transaction. */
@@ -52,7 +58,7 @@ export interface Queue {
   notify(): void;
   /** Deletes a finished job (inside the handler's final transaction). */
   complete(trx: Kysely<Database>, jobId: string): Promise<void>;
-  start(handlers: Record<string, JobHandler>): Promise<void>;
+  start(handlers: Record<string, JobHandler>, giveUps?: Record<string, GiveUp>): Promise<void>;
   stop(graceMs: number): Promise<void>;
   depth(): Promise<number>;
   readonly active: number;
@@ -68,12 +74,14 @@ export interface QueueOptions {
 }
 
 const RETRY_BACKOFF_MS = 1_000;
+const MAX_RETRY_BACKOFF_MS = 60_000;
 const MAX_HANDLER_FAILURES = 5;
 
 export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onError }: QueueOptions): Queue {
   const kysely = db.kysely;
   const workerId = ids('job').replace('job_', 'wrk_');
   let handlers: Record<string, JobHandler> = {};
+  let giveUps: Record<string, GiveUp> = {};
   let running = false;
   let pumping = false;
   let again = false;
@@ -184,8 +192,13 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
   /** A handler that threw: retry later, a bounded number of times. */
   async function release(job: JobRow) {
     if (job.attempts + 1 >= MAX_HANDLER_FAILURES) {
-      await kysely.deleteFrom('jobs').where('id', '=', job.id).execute();
-      return;
+      try {
+        await giveUps[job.kind]?.(job);
+        await kysely.deleteFrom('jobs').where('id', '=', job.id).execute();
+        return;
+      } catch (err) {
+        onError?.(err, job); // could not end it either: try the job again later
+      }
     }
     await kysely
       .updateTable('jobs')
@@ -193,7 +206,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
         locked_by: null,
         locked_at: null,
         attempts: job.attempts + 1,
-        run_at: clock.now() + RETRY_BACKOFF_MS * 2 ** job.attempts,
+        run_at: clock.now() + Math.min(RETRY_BACKOFF_MS * 2 ** job.attempts, MAX_RETRY_BACKOFF_MS),
       })
       .where('id', '=', job.id)
       .execute();
@@ -274,8 +287,9 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     async complete(trx, jobId) {
       await trx.deleteFrom('jobs').where('id', '=', jobId).execute();
     },
-    async start(h) {
+    async start(h, g = {}) {
       handlers = h;
+      giveUps = g;
       await kysely
         .updateTable('jobs')
         .set({ locked_by: null, locked_at: null })
