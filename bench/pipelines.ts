@@ -7,16 +7,50 @@
  *   latencies (root + slowest of the 8 + join), divided by the 3 steps of that path: what the
  *   orchestration adds per step a user waits on.
  * - throughput: 8 pipeline runs in flight at once for the scenario's duration; completed runs/s.
+ * - server CPU per pipeline run in each phase (process_cpu_seconds_total from the Prometheus scrape
+ *   endpoint; it includes this benchmark's status polls): unlike the latencies, hardly moved by
+ *   other load on the machine.
  */
+
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { type BenchContext, call } from './scenarios.ts';
 
 const FAN_OUT = 8;
 const SEQUENTIAL_RUNS = 30;
 const IN_FLIGHT = 8;
 
+/**
+ * How a client waits for a pipeline run to end: `poll` (default, as in the figures so far) reads
+ * the run every 2 ms, and the server's time answering those polls shows up in every figure;
+ * BENCH_PIPELINE_WAIT=events follows the run's SSE stream to its terminal event, then reads it once.
+ */
+const WAIT = process.env.BENCH_PIPELINE_WAIT === 'events' ? 'events' : 'poll';
+
+function streamToEnd(ctx: BenchContext, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${ctx.base}${path}`,
+      { headers: ctx.auth, ca: readFileSync(ctx.ca) },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', resolve);
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function finished(ctx: BenchContext, pipelineId: string, runId: string): Promise<any> {
+  const path = `/v2/pipelines/${pipelineId}/runs/${runId}`;
+  if (WAIT === 'events') {
+    await streamToEnd(ctx, `${path}/events`);
+    return call(ctx, 'GET', path);
+  }
   for (;;) {
-    const r = await call(ctx, 'GET', `/v2/pipelines/${pipelineId}/runs/${runId}`);
+    const r = await call(ctx, 'GET', path);
     if (['completed', 'failed', 'cancelled', 'timed_out'].includes(r.status)) return r;
     await new Promise((res) => setTimeout(res, 2));
   }
@@ -24,6 +58,24 @@ async function finished(ctx: BenchContext, pipelineId: string, runId: string): P
 
 async function runLatency(ctx: BenchContext, runId: string): Promise<number> {
   return (await call(ctx, 'GET', `/v2/runs/${runId}`)).latency_ms;
+}
+
+/** The server process's CPU time so far, ms (NaN when the scrape endpoint is not reachable). */
+function serverCpuMs(ctx: BenchContext): Promise<number> {
+  return new Promise((resolve) => {
+    const req = https.request(`${ctx.base}/internal/metrics`, { ca: readFileSync(ctx.ca) }, (res) => {
+      let data = '';
+      res.on('data', (d) => {
+        data += d;
+      });
+      res.on('end', () => {
+        const m = /^process_cpu_seconds_total (\S+)$/m.exec(data);
+        resolve(m ? Number(m[1]) * 1000 : Number.NaN);
+      });
+    });
+    req.on('error', () => resolve(Number.NaN));
+    req.end();
+  });
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)];
@@ -43,6 +95,7 @@ export async function pipelineBench(ctx: BenchContext, seconds: number): Promise
 
   const perStep: number[] = [];
   const pipelineMs: number[] = [];
+  const cpu0 = await serverCpuMs(ctx);
   for (let i = 0; i < SEQUENTIAL_RUNS; i++) {
     const prun = await call(ctx, 'POST', `/v2/pipelines/${pipeline.id}/trigger`, { input: { q: `n${i}` } });
     const done = await finished(ctx, pipeline.id, prun.id);
@@ -54,10 +107,12 @@ export async function pipelineBench(ctx: BenchContext, seconds: number): Promise
     pipelineMs.push(done.latency_ms);
     perStep.push((done.latency_ms - (root + mid + join)) / 3);
   }
+  const sequentialCpu = (await serverCpuMs(ctx)) - cpu0;
   perStep.sort((a, b) => a - b);
   pipelineMs.sort((a, b) => a - b);
 
   let completed = 0;
+  const cpu1 = await serverCpuMs(ctx);
   const end = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
@@ -68,12 +123,16 @@ export async function pipelineBench(ctx: BenchContext, seconds: number): Promise
       }
     }),
   );
+  const inFlightCpu = (await serverCpuMs(ctx)) - cpu1;
   return [
-    `10-step pipeline (root → fan-out of ${FAN_OUT} → join), zero-latency mock agents:`,
+    `10-step pipeline (root → fan-out of ${FAN_OUT} → join), zero-latency mock agents, ` +
+      `clients wait on ${WAIT === 'events' ? 'the event stream' : '2 ms polls'}:`,
     `  one at a time (${SEQUENTIAL_RUNS} runs): pipeline latency p50 ${percentile(pipelineMs, 0.5)} ms, ` +
       `orchestration overhead per critical-path step p50 ${percentile(perStep, 0.5).toFixed(1)} ms, ` +
-      `p95 ${percentile(perStep, 0.95).toFixed(1)} ms (target < 2 ms)`,
+      `p95 ${percentile(perStep, 0.95).toFixed(1)} ms (target < 2 ms); ` +
+      `server CPU ${(sequentialCpu / SEQUENTIAL_RUNS).toFixed(1)} ms per pipeline run`,
     `  ${IN_FLIGHT} in flight for ${seconds} s: ${(completed / seconds).toFixed(1)} pipeline runs/s ` +
-      `(${((completed * 10) / seconds).toFixed(0)} step runs/s)`,
+      `(${((completed * 10) / seconds).toFixed(0)} step runs/s); ` +
+      `server CPU ${(inFlightCpu / Math.max(1, completed)).toFixed(1)} ms per pipeline run`,
   ].join('\n');
 }

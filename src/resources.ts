@@ -202,7 +202,6 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const engine = createPipelineEngine({
     db,
     store: pipelineStore,
-    runStore,
     runs: () => services.runs,
     bus,
     queue,

@@ -13,7 +13,7 @@ import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
-import type { PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
+import type { JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { type PipelineDefinition, validateDefinition } from './definition.ts';
 import {
@@ -195,24 +195,42 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         completed_at: null,
       };
       const run = toPipelineRun(row);
-      await db.kysely.transaction().execute(async (trx) => {
-        await store.insertRun(trx, row);
-        await store.insertEvents(trx, [
-          eventRow(row.id, 1, now, { type: 'pipeline.created', pipeline_run: run }),
-        ]);
-        await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id });
-        // the deadline is a durable wake-up too: it fires after a restart as well
-        if (def.timeout_ms !== undefined)
-          await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id, run_at: now + def.timeout_ms });
-        await audit?.record(trx, {
-          orgId: principal.orgId,
-          action: 'pipeline.triggered',
-          resource: { type: 'pipeline_run', id: row.id },
-          changes: givenFields(body),
-          statusCode: 202,
+      // The first pass (the root steps' runs) commits with the run itself; when it is anything but
+      // a plain start it is left to a `pipeline` job, handed to this process's pool when it has a
+      // free slot (it starts right after the commit, with no claim query).
+      const engine = deps.engine();
+      const first = await engine.firstPass(row);
+      let written: Awaited<ReturnType<PipelineEngine['write']>> = null;
+      let job: JobRow | null = null;
+      try {
+        await db.kysely.transaction().execute(async (trx) => {
+          await store.insertRun(trx, row);
+          await store.insertEvents(trx, [
+            eventRow(row.id, 1, now, { type: 'pipeline.created', pipeline_run: run }),
+          ]);
+          if (first) {
+            written = await engine.write(trx, first);
+            if (!written) throw new Error(`pipeline run ${row.id} changed while it was created`);
+          } else job = await queue.enqueueClaimed(trx, { kind: 'pipeline', ref_id: row.id });
+          // the deadline is a durable wake-up too: it fires after a restart as well
+          if (def.timeout_ms !== undefined)
+            await queue.enqueue(trx, { kind: 'pipeline', ref_id: row.id, run_at: now + def.timeout_ms });
+          await audit?.record(trx, {
+            orgId: principal.orgId,
+            action: 'pipeline.triggered',
+            resource: { type: 'pipeline_run', id: row.id },
+            changes: givenFields(body),
+            statusCode: 202,
+          });
         });
-      });
-      queue.notify();
+      } catch (err) {
+        if (first) engine.abandon(first.prepared);
+        if (job) queue.abandon(job);
+        throw err;
+      }
+      if (first && written) await engine.applied(first, written);
+      else if (job) queue.run(job);
+      else queue.notify();
       return run;
     },
     async getRun(orgId: string, pipelineId: string, id: string) {

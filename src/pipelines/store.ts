@@ -1,7 +1,20 @@
 import { type Kysely, sql } from 'kysely';
 import type { Db } from '../infra/db/db.ts';
 import { type PageParams, paginate } from '../infra/db/paginate.ts';
-import type { Database, PipelineRow, PipelineRunEventRow, PipelineRunRow } from '../infra/db/schema.ts';
+import type {
+  Database,
+  PipelineRow,
+  PipelineRunEventRow,
+  PipelineRunRow,
+  RunRow,
+} from '../infra/db/schema.ts';
+import { TerminalStatuses } from '../runs/events.ts';
+
+/** What the engine folds in from a step run that ended. */
+export type FinishedStepRun = Pick<
+  RunRow,
+  'id' | 'status' | 'output' | 'error' | 'input_tokens' | 'output_tokens' | 'completed_at'
+>;
 
 export interface PipelineRunFilters {
   status?: string[];
@@ -74,17 +87,37 @@ export function createPipelineStore(db: Db) {
           .orderBy('id')
           .execute()
       ).map((r) => r.id),
-    /** Takes the row lock on Postgres (SQLite's write transaction already excludes others). */
-    async lockRun(trx: Kysely<Database>, id: string) {
-      const lock = db.dialect === 'postgres' ? sql`FOR UPDATE` : sql``;
-      const r = await sql<{
-        state_version: number;
-        event_seq: number;
-      }>`SELECT state_version, event_seq FROM pipeline_runs WHERE id = ${id} ${lock}`.execute(trx);
-      return r.rows[0];
+    /**
+     * Writes a pass's fields if the row is still at `fromVersion` and reserves `events` event
+     * numbers: the version check and (on Postgres) the row lock in one statement. Returns the new
+     * last event number, or null when another engine advanced the row meanwhile.
+     */
+    async advanceRun(
+      trx: Kysely<Database>,
+      id: string,
+      fromVersion: number,
+      fields: Partial<PipelineRunRow>,
+      events: number,
+    ): Promise<number | null> {
+      const r = await trx
+        .updateTable('pipeline_runs')
+        .set({ ...fields, event_seq: sql<number>`event_seq + ${events}` })
+        .where('id', '=', id)
+        .where('state_version', '=', fromVersion)
+        .returning('event_seq')
+        .executeTakeFirst();
+      return r ? Number(r.event_seq) : null;
     },
-    updateRun: (trx: Kysely<Database>, id: string, fields: Partial<PipelineRunRow>) =>
-      trx.updateTable('pipeline_runs').set(fields).where('id', '=', id).execute(),
+    /** Those of the given step runs that reached a terminal state, with what the engine needs. */
+    finishedStepRuns: async (ids: string[]): Promise<FinishedStepRun[]> =>
+      ids.length === 0
+        ? []
+        : await k
+            .selectFrom('runs')
+            .select(['id', 'status', 'output', 'error', 'input_tokens', 'output_tokens', 'completed_at'])
+            .where('id', 'in', ids)
+            .where('status', 'in', TerminalStatuses)
+            .execute(),
     insertEvents: async (trx: Kysely<Database>, rows: PipelineRunEventRow[]) => {
       if (rows.length) await trx.insertInto('pipeline_run_events').values(rows).execute();
     },

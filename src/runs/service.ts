@@ -63,6 +63,8 @@ export interface PreparedRun {
   created: RunEvent;
   /** set when this process's pool claimed the run's job on insert: `kick` starts it */
   job?: JobRow | null;
+  /** executed inline: nothing stored yet (run-executor.ts) */
+  inline?: boolean;
 }
 
 export interface RunServiceDeps {
@@ -243,6 +245,7 @@ export function createRunService({
       if (options.inline) {
         prepared.job = await queue.reserveWithin({ kind: 'run', ref_id: prepared.row.id }, INLINE_WAIT_MS);
         if (prepared.job) {
+          prepared.inline = true;
           executor.prime(prepared.row, prepared.created, false);
           return prepared;
         }
@@ -253,7 +256,6 @@ export function createRunService({
         if (prepared.job) queue.abandon(prepared.job);
         throw err;
       }
-      if (prepared.job) executor.prime(prepared.row, prepared.created, true);
       return prepared;
     },
     /** create in two halves, for a caller that inserts runs in its own transaction (pipelines). */
@@ -262,8 +264,11 @@ export function createRunService({
 
     /** Start executing accepted runs (after the caller subscribed to what it wants to see). */
     kick(accepted?: PreparedRun) {
-      if (accepted?.job) queue.run(accepted.job);
-      else queue.notify();
+      if (accepted?.job) {
+        // handed over with its row, so the job needs no read (an inline run was primed unstored)
+        if (!accepted.inline) executor.prime(accepted.row, accepted.created, true);
+        queue.run(accepted.job);
+      } else queue.notify();
     },
     terminalWatcher,
 
