@@ -21,12 +21,17 @@
  * runs finishing at the same time share one transaction, and the metrics rollups of a whole batch
  * are folded into one write (`onFinishBatch`).
  *
- * Inline runs (sync `POST /v2/runs`, see RunService.create): the run is executed before anything
- * is stored. If it ends within INLINE_PERSIST_MS, its row, all its events and its rollups are
- * written in that one (group) transaction, and only then is the answer sent: a client never holds
- * the id of a run that is not stored. If it takes longer — or before it calls any tool, whose
- * effects must not be repeated — it is stored `running` with its claimed job, and from there on it
- * is an ordinary run (visible, cancellable, `worker_lost` after a crash). A crash before that
+ * A run is marked `running` only once it outlives MARK_AFTER_MS (20 ms), or before it calls a
+ * tool (whose effects must not be repeated) or stores streamed output. A run that ends sooner goes
+ * from `queued` straight to its terminal state in one write, with its run.started event: one
+ * transaction (shared with other runs by the group commit) instead of two. A crash before the mark
+ * leaves it `queued` with its job, so the next start runs it again — the price of those 20 ms.
+ *
+ * Inline runs (sync `POST /v2/runs`, see RunService.create) go one step further: nothing at all is
+ * stored before they run. One that ends within MARK_AFTER_MS is written whole — row, events,
+ * rollups — in that one write, and only then is the answer sent: a client never holds the id of a
+ * run that is not stored. One that runs longer is stored `running` with its claimed job and is an
+ * ordinary run from there (visible, cancellable, `worker_lost` after a crash). A crash before that
  * loses only a run whose caller got no answer, exactly like a crash before an accept transaction.
  */
 
@@ -54,8 +59,8 @@ import { ModelError, type ModelRegistry } from './providers/index.ts';
 import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
 
 const FLUSH_MS = 100;
-/** An inline run still going after this long is stored as `running` (see above). */
-const INLINE_PERSIST_MS = 20;
+/** A run still going after this long is marked (an inline one: stored) `running` (see above). */
+const MARK_AFTER_MS = 20;
 
 export interface RunExecutorDeps {
   db: Db;
@@ -87,6 +92,8 @@ interface Live {
   abort: AbortController;
   seq: number;
   buffer: RunEventRow[];
+  /** run.started (and an inline run's run.created) until the run is marked running */
+  unmarked: RunEventRow[];
 }
 
 class CancelReason extends Error {}
@@ -220,38 +227,39 @@ export function createRunExecutor({
     }
     const started = eventRow(run.id, seq0 + 1, 'run.started', {});
     const runningRow: RunRow = { ...run, status: 'running', started_at: now, attempt: run.attempt + 1 };
-    // An inline run is stored only if it outlives INLINE_PERSIST_MS or calls a tool (`store`).
-    let unstored: RunEventRow[] | undefined;
-    let storing: Promise<void> | undefined;
-    let storeTimer: NodeJS.Timeout | undefined;
-    const store_ = () => {
-      clearTimeout(storeTimer);
-      if (unstored && !storing) {
-        const first = unstored;
-        storing = commits.submit(async (trx) => {
+    // A run is marked running only once it outlives MARK_AFTER_MS, or before it can call a tool or
+    // stream what it produced (`mark`): most zero-latency runs are written once, when they end.
+    // Inline runs have no row yet (marking inserts it); stored ones go queued → running.
+    const inline = handed?.stored === false;
+    const unmarked: RunEventRow[] = inline ? [handed.created, started] : [started];
+    let marking: Promise<boolean> | undefined;
+    let markTimer: NodeJS.Timeout | undefined;
+    /** Resolves true once marked running, false if the run was ended meanwhile (cancelled). */
+    const mark = (): Promise<boolean> => {
+      clearTimeout(markTimer);
+      const first = unmarked.splice(0);
+      marking ??= commits.submit(async (trx) => {
+        if (inline) {
           await store.insert(trx, runningRow);
           await store.insertEvents(trx, first);
           await queue.insertClaimed(trx, job);
-        });
-      }
-      return storing;
-    };
-    if (handed?.stored === false) {
-      unstored = [handed.created, started];
-      storeTimer = setTimeout(() => void store_()?.catch(() => {}), INLINE_PERSIST_MS);
-    } else {
-      const claimed = await commits.submit(async (trx) => {
+          return true;
+        }
         if (!(await store.markRunning(trx, run.id, now))) {
           await queue.complete(trx, job.id);
           return false;
         }
-        await store.insertEvents(trx, [started]);
+        await store.insertEvents(trx, first);
         return true;
       });
-      if (!claimed) return;
-    }
-    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [] };
+      return marking;
+    };
+    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked };
     live.set(run.id, state);
+    const markOrStop = async () => {
+      if (!(await mark())) state.abort.abort(new CancelReason('ended elsewhere'));
+    };
+    markTimer = setTimeout(() => void markOrStop().catch(() => {}), MARK_AFTER_MS);
     publish(started);
     onStarted?.({ ...run, status: 'running', started_at: now });
 
@@ -271,24 +279,28 @@ export function createRunExecutor({
     const flush = async () => {
       flushing = undefined;
       if (state.buffer.length === 0) return;
-      if (unstored) await store_(); // events of an inline run follow its row
+      if (!(await mark())) return; // events follow the running mark; none if the run ended elsewhere
       const rows = state.buffer.splice(0);
       if (rows.length) await commits.submit((trx) => store.insertEvents(trx, rows));
     };
-    /** The terminal transition, from `running` — or, for an inline run never stored, its insert. */
+    /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
-      clearTimeout(storeTimer);
-      if (storing) await storing; // stored meanwhile: an ordinary running run now
-      const first = storing ? undefined : unstored;
+      clearTimeout(markTimer);
+      if (marking) {
+        if (!(await marking)) return false; // ended elsewhere (a cancel won): nothing to write
+        return finish(runningRow, job.id, ['running'], status, fields, buffered, state.seq + 1);
+      }
+      const first = unmarked.splice(0);
+      if (inline) return finish(runningRow, null, [], status, fields, buffered, state.seq + 1, first);
+      const startFields = { started_at: now, attempt: runningRow.attempt };
       return finish(
         runningRow,
-        first ? null : job.id,
-        ['running'],
+        job.id,
+        ['queued'],
         status,
-        fields,
-        buffered,
+        { ...startFields, ...fields },
+        [...first, ...buffered],
         state.seq + 1,
-        first,
       );
     };
     // Tool events are buffered and flushed like deltas; the calls end up on the run row.
@@ -301,8 +313,8 @@ export function createRunExecutor({
       flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
     };
     try {
-      // a tool call may have effects: an inline run is stored before it can make one
-      if (unstored && config.tools.length) await store_();
+      // a tool call may have effects: a run is marked running before it can make one
+      if (config.tools.length) await markOrStop();
       tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
       const result = await models.call({
         model: config.model,
@@ -371,15 +383,17 @@ export function createRunExecutor({
           buffered,
         );
       } else if (stopSignal.aborted) {
-        clearTimeout(storeTimer);
-        if (unstored && !storing) {
-          // an inline run never stored: stored queued, so the next start runs it
-          const created = unstored[0];
-          await commits.submit(async (trx) => {
-            await store.insert(trx, run);
-            await store.insertEvents(trx, [created]);
-            await queue.enqueue(trx, { kind: 'run', ref_id: run.id });
-          });
+        clearTimeout(markTimer);
+        if (!marking) {
+          // never marked running: it stays (an inline run: is stored) queued, for the next start
+          if (inline) {
+            const created = handed.created;
+            await commits.submit(async (trx) => {
+              await store.insert(trx, run);
+              await store.insertEvents(trx, [created]);
+              await queue.enqueue(trx, { kind: 'run', ref_id: run.id });
+            });
+          }
           throw err;
         }
         // Shutting down past the grace period: leave the run `running` and its job in place; the
@@ -399,7 +413,7 @@ export function createRunExecutor({
       }
     } finally {
       clearTimeout(timer);
-      clearTimeout(storeTimer);
+      clearTimeout(markTimer);
       stopSignal.removeEventListener('abort', onStop);
       live.delete(run.id);
       await closeTools(tools);
@@ -433,7 +447,8 @@ export function createRunExecutor({
     },
     /** Events of a live run not yet persisted (for SSE replay in this process). */
     pending(runId: string): RunEvent[] {
-      return (live.get(runId)?.buffer ?? []).map((r) => JSON.parse(r.data));
+      const state = live.get(runId);
+      return state ? [...state.unmarked, ...state.buffer].map((r) => JSON.parse(r.data)) : [];
     },
     /** The queue gave up on a run's job (its handler kept failing): the run ends `failed`. */
     async giveUp(job: JobRow): Promise<void> {

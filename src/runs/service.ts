@@ -290,10 +290,11 @@ export function createRunService({
       if (isTerminal(row.status))
         throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
       const watcher = terminalWatcher(id);
-      if (row.status === 'queued') {
+      // a queued run may already be executing here, not yet marked running (run-executor.ts)
+      if (row.status === 'queued' && !executor.cancel(id)) {
         const seq = (await store.lastSeq(id)) + 1;
         if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) executor.cancel(id);
-      } else {
+      } else if (row.status !== 'queued') {
         executor.cancel(id);
         bus.publish('runs:cancel', { run_id: id });
       }

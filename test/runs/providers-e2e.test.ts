@@ -224,11 +224,17 @@ forEachDb('runs on real providers through the API', (target) => {
         assert.ok(Date.now() < end, 'the upstream never got the request');
         await new Promise((r) => setTimeout(r, 10));
       }
-      const list = await t.app.inject({
-        url: `/v2/runs?agent_id=${agents.openai}&status=running`,
-        headers: bearer(key),
-      });
-      const running = list.json().data;
+      // and it is marked running a few ms after it started (run-executor.ts, MARK_AFTER_MS)
+      let running: { id: string }[] = [];
+      while (running.length === 0) {
+        assert.ok(Date.now() < end, 'the run was never marked running');
+        const list = await t.app.inject({
+          url: `/v2/runs?agent_id=${agents.openai}&status=running`,
+          headers: bearer(key),
+        });
+        running = list.json().data;
+        if (running.length === 0) await new Promise((r) => setTimeout(r, 10));
+      }
       assert.equal(running.length, 1);
       const id = running[0].id as string;
 
