@@ -78,3 +78,12 @@ export const rateLimited = (retryAfterSeconds: number) =>
 
 export const unavailable = (code: string, message: string) =>
   new ApiError(503, ErrorTypes.api, code, message);
+
+/** The same answer Fastify's content-type check gets (see http/error-handler.ts). */
+export const unsupportedMediaType = () =>
+  new ApiError(
+    415,
+    ErrorTypes.invalid_request,
+    'unsupported_media_type',
+    'Content-Type must be application/json',
+  );

@@ -8,6 +8,12 @@ export interface Principal {
   /** the API key, or the key a session token was minted from (they share its rate-limit bucket) */
   keyId: string;
   tokenId: string | null;
+  /**
+   * true for a browser session (the `__Host-airmy_session` cookie). It is a session token in every
+   * other respect (kind 'session_token': same restrictions, same bucket); the gateway adds the
+   * cross-site checks for unsafe methods.
+   */
+  cookie: boolean;
   scopes: ReadonlySet<Scope>;
   limits: LimitPolicy;
   isDemo: boolean;

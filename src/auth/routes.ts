@@ -3,6 +3,7 @@ import Type, { type Static } from 'typebox';
 import { principalOf } from '../http/route-config.ts';
 import { Timestamp, withErrors } from '../http/schemas.ts';
 import type { Resources } from '../resources.ts';
+import { clearedSessionCookie, SESSION_COOKIE, sessionCookie } from './cookie.ts';
 
 const CreateToken = Type.Object(
   { scopes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })) },
@@ -18,11 +19,25 @@ const SessionToken = Type.Object(
   },
   { $id: 'SessionToken' },
 );
+const BrowserSession = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('browser_session'),
+    scopes: Type.Array(Type.String()),
+    expires_at: Timestamp,
+  },
+  {
+    $id: 'BrowserSession',
+    description: `The session's secret is never in the body: it is only in the \`${SESSION_COOKIE}\` cookie (HttpOnly)`,
+  },
+);
+const NoContent = Type.Null({ description: 'Logged out; the cookie is cleared' });
 
 export const authRoutes =
   ({ services }: Resources): FastifyPluginAsync =>
   async (app) => {
     app.addSchema(SessionToken);
+    app.addSchema(BrowserSession);
     app.post<{ Body: Static<typeof CreateToken> | undefined }>(
       '/auth/token',
       {
@@ -31,11 +46,72 @@ export const authRoutes =
           operationId: 'createSessionToken',
           tags: ['Authentication'],
           summary: 'Mint a 1-hour session token from an API key',
+          security: [{ bearerAuth: [] }],
           body: CreateToken,
           response: withErrors({ 201: { $ref: 'SessionToken#' } }),
         },
       },
       async (request, reply) =>
         reply.code(201).send(await services.auth.mintToken(principalOf(request), request.body?.scopes)),
+    );
+
+    app.post<{ Body: Static<typeof CreateToken> | undefined }>(
+      '/auth/session',
+      {
+        config: { tokens: false },
+        schema: {
+          operationId: 'createBrowserSession',
+          tags: ['Authentication'],
+          summary: 'Log a browser in: exchange an API key for a 1-hour session cookie',
+          description: `Sets \`${SESSION_COOKIE}\` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions.`,
+          security: [{ bearerAuth: [] }],
+          body: CreateToken,
+          response: withErrors({
+            201: {
+              $ref: 'BrowserSession#',
+              headers: {
+                'Set-Cookie': {
+                  type: 'string',
+                  description: `${SESSION_COOKIE}=<secret>; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600`,
+                },
+              },
+            } as never,
+          }),
+        },
+      },
+      async (request, reply) => {
+        const created = await services.auth.createBrowserSession(principalOf(request), request.body?.scopes);
+        reply.header('set-cookie', sessionCookie(created.secret, created.maxAgeSeconds));
+        reply.header('cache-control', 'no-store');
+        return reply.code(201).send(created.session);
+      },
+    );
+
+    app.delete(
+      '/auth/session',
+      {
+        schema: {
+          operationId: 'deleteBrowserSession',
+          tags: ['Authentication'],
+          summary: 'Log out: end the browser session and clear its cookie',
+          security: [{ cookieAuth: [] }],
+          response: withErrors({
+            204: {
+              ...NoContent,
+              headers: {
+                'Set-Cookie': {
+                  type: 'string',
+                  description: `${SESSION_COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+                },
+              },
+            } as never,
+          }),
+        },
+      },
+      async (request, reply) => {
+        await services.auth.endBrowserSession(principalOf(request));
+        reply.header('set-cookie', clearedSessionCookie());
+        return reply.code(204).send();
+      },
     );
   };

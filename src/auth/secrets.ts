@@ -1,7 +1,8 @@
 /**
  * Secret formats. API keys look like `sk-airmy-` + 32 random base62 chars + a 6-char base62 CRC32 of
  * those 32, so secret scanners can recognise ours and reject typos without a database lookup (the
- * GitHub token scheme). Session tokens use `st-airmy-` the same way. Only SHA-256 hashes are stored.
+ * GitHub token scheme). Session tokens use `st-airmy-` and browser sessions (the cookie) `bs-airmy-`
+ * the same way. Only SHA-256 hashes are stored.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -9,6 +10,7 @@ import { crc32 } from 'node:zlib';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const API_KEY_PREFIX = 'sk-airmy-';
 export const SESSION_TOKEN_PREFIX = 'st-airmy-';
+export const BROWSER_SESSION_PREFIX = 'bs-airmy-';
 export const DEMO_API_KEY = 'sk-airmy-demo-2026';
 
 function randomBase62(length: number): string {

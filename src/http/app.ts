@@ -10,6 +10,7 @@ import ajvFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
+import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
 import { errorBody, installErrorHandler } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
@@ -31,6 +32,21 @@ const EXPOSED_HEADERS = [
   'Deprecation',
   'Sunset',
 ].join(', ');
+
+const HSTS = 'max-age=63072000; includeSubDomains';
+
+/** A path parameter or query value (or one of a repeated query value's items) containing NUL. */
+function hasNul(part: unknown): boolean {
+  if (!part) return false;
+  const values = part as Record<string, unknown>;
+  for (const key in values) {
+    const value = values[key];
+    if (typeof value === 'string') {
+      if (value.includes('\0')) return true;
+    } else if (Array.isArray(value) && value.some((v) => String(v).includes('\0'))) return true;
+  }
+  return false;
+}
 
 export interface BuildAppOptions {
   /** pino options or a logger instance; false in most tests */
@@ -78,6 +94,7 @@ export async function buildApp(
     ...(isInstance
       ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
       : { logger: logger as FastifyServerOptions['logger'] }),
+    ...(logger === false ? {} : { childLoggerFactory: lazyChildLogger }),
     ...(options.https ? { https: { ...options.https, allowHTTP1: true } } : {}),
     bodyLimit: BODY_LIMIT,
     genReqId: () => ids('req'),
@@ -112,8 +129,10 @@ export async function buildApp(
   });
   app.addSchema(ErrorEnvelope);
 
+  // The per-request hooks below are callback style, not async: a hook that returns a promise costs
+  // the request a promise and a microtask hop even when it has nothing to do.
   const trusted = new Set(options.trustProxy ?? []);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);
     // Only a cross-origin browser request (it always carries Origin) can use the list.
     if (request.headers.origin !== undefined) reply.header('access-control-expose-headers', EXPOSED_HEADERS);
@@ -122,37 +141,29 @@ export async function buildApp(
       socket.encrypted ||
       (trusted.has(socket.remoteAddress ?? '') && request.headers['x-forwarded-proto'] === 'https')
     ) {
-      reply.header('strict-transport-security', 'max-age=63072000; includeSubDomains');
+      reply.header('strict-transport-security', HSTS);
     }
+    done();
   });
 
   // Request duration by route pattern (bounded label set), not the raw URL; unrouted → "unmatched".
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     resources.prometheus.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
-  app.addHook('preValidation', async (request) => {
-    for (const part of [request.params, request.query] as Record<string, unknown>[]) {
-      if (!part) continue;
-      for (const key in part) {
-        const value = part[key];
-        if (
-          (typeof value === 'string' && value.includes('\0')) ||
-          (Array.isArray(value) && value.some((v) => String(v).includes('\0')))
-        ) {
-          throw badRequest('invalid_character', 'Request contains a NUL character');
-        }
-      }
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (hasNul(request.params) || hasNul(request.query)) {
+      return done(badRequest('invalid_character', 'Request contains a NUL character'));
     }
-    // A POST without a body (`curl -X POST …/rotate`) means "no parameters", not "invalid body".
-    if (
-      request.body === undefined &&
-      request.method !== 'GET' &&
-      request.headers['content-length'] === undefined
-    ) {
+    // A POST without a body (`curl -X POST …/rotate`, or a browser's `fetch` that sends
+    // `Content-Length: 0`) means "no parameters", not "invalid body".
+    const length = request.headers['content-length'];
+    if (request.body === undefined && request.method !== 'GET' && (length === undefined || length === '0')) {
       request.body = {};
     }
+    done();
   });
 
   installErrorHandler(app, () => resources.counters.internalErrors++);
@@ -182,9 +193,16 @@ export async function buildApp(
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key or session token' },
+          cookieAuth: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: '__Host-airmy_session',
+            description:
+              'Browser session (POST /v2/auth/session). Ignored when an Authorization header is sent; unsafe methods need Sec-Fetch-Site same-origin (or a matching Origin) and a JSON body',
+          },
         },
       },
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });

@@ -1,12 +1,15 @@
 /**
  * The gateway tier's per-request hooks, in the order a request meets them:
- *   1. authentication (Bearer API key or session token) → request.principal
+ *   1. authentication (Bearer API key or session token; without an Authorization header, the browser
+ *      session cookie) → request.principal
  *   2. rate limiting per API key (session tokens share their key's bucket), headers on every answer
- *   3. scope and token checks for the route
+ *   3. cross-site checks for a cookie-authenticated unsafe request (src/auth/cookie.ts), then scope
+ *      and token checks for the route
  * They run in onRequest, before the body is parsed or validated, so 401 and 429 cost no parsing and
  * are never stored by idempotency.
  */
 import type { FastifyInstance } from 'fastify';
+import { checkBrowserRequest } from '../auth/cookie.ts';
 import type { AuthService } from '../auth/service.ts';
 import type { Clock } from '../clock.ts';
 import { forbidden, rateLimited } from '../errors.ts';
@@ -25,7 +28,12 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (request.is404 || config.public) return;
-    const principal = await auth.authenticate(request.headers.authorization);
+    // With an Authorization header, cookies are never looked at (nor parsed).
+    const { authorization, cookie } = request.headers;
+    const principal =
+      authorization === undefined && cookie !== undefined
+        ? await auth.authenticateCookie(cookie)
+        : await auth.authenticate(authorization);
     request.principal = principal;
 
     const decision = await limiter.take(`key:${principal.keyId}`, principal.limits, clock.now());
@@ -39,6 +47,7 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
       throw rateLimited(decision.retryAfterSeconds);
     }
 
+    if (principal.cookie) checkBrowserRequest(request.method, request.headers);
     if (config.tokens === false && principal.kind === 'session_token') {
       throw forbidden('insufficient_permissions', 'Session tokens cannot call this endpoint; use an API key');
     }

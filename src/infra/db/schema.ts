@@ -40,6 +40,8 @@ export interface SessionTokenRow {
   scopes: string;
   created_at: number;
   expires_at: number;
+  /** 'token' (Bearer session token) or 'browser' (cookie session); migration 11 */
+  kind: 'token' | 'browser';
 }
 
 export interface IdempotencyRow {

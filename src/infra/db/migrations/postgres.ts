@@ -209,4 +209,12 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, channel, attempt);
 `,
   },
+  {
+    id: 11,
+    name: 'browser_sessions',
+    // Browser sessions (cookie) are session tokens of another kind: same hashing, expiry and parent key.
+    sql: `
+ALTER TABLE session_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token';
+`,
+  },
 ];
