@@ -89,12 +89,14 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const prometheus = createPrometheus({ db });
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
+  /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
+  const box = createSecretBox(loadSecretKey(config));
 
   const stores = {
     organizations: createOrganizationStore(db.kysely),
     apiKeys: createApiKeyStore(db.kysely),
     sessionTokens: createSessionTokenStore(db.kysely),
-    idempotency: createIdempotencyStore(db.kysely),
+    idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
   const queue = createDbQueue({ db, ids, clock, concurrency: config.workerConcurrency });
@@ -116,7 +118,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     egress,
-    box: createSecretBox(loadSecretKey(config)),
+    box,
     validator: createInputValidator(),
     audit,
   });
@@ -229,7 +231,6 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
   // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.
   const alertStore = createAlertStore(db.kysely);
-  const alertBox = createSecretBox(loadSecretKey(config));
   const webhookEgress = config.allowPrivateWebhooks
     ? createEgress({ allow: config.egressAllow, allowPrivate: true })
     : egress;
@@ -240,7 +241,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     metrics,
     egress: webhookEgress,
     allowPrivateWebhooks: config.allowPrivateWebhooks,
-    box: alertBox,
+    box,
     audit,
   });
   const webhooks = createWebhookDelivery({
@@ -248,7 +249,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     store: alertStore,
     queue,
     egress: webhookEgress,
-    box: alertBox,
+    box,
     ids,
     clock,
     onDelivery: (outcome) => prometheus.observeWebhookDelivery(outcome),

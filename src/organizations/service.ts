@@ -13,6 +13,8 @@ export interface OrganizationServiceDeps {
   clock: Clock;
 }
 
+export type Organization = ReturnType<typeof toOrganization>;
+
 export function toOrganization(row: OrganizationRow) {
   const limits = limitsFor(row.plan, { rpm: row.rate_limit_rpm, burst: row.rate_limit_burst });
   return {

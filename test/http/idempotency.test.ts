@@ -74,6 +74,29 @@ forEachDb('idempotency keys: replay, reuse, concurrency', (target) => {
     assert.equal(long.json().error.code, 'invalid_idempotency_key');
   });
 
+  test('a stored answer holding a secret is sealed at rest, and still replayed', async () => {
+    const first = await post('k-secret', { name: 'shown once' });
+    const secret = first.json().secret as string;
+    assert.match(secret, /^sk-airmy-/);
+    const rows = await t.resources.db.kysely
+      .selectFrom('idempotency_keys')
+      .select('response_body')
+      .where('key', '=', 'k-secret')
+      .execute();
+    assert.equal(rows.length, 1);
+    assert.ok(!rows[0].response_body?.includes(secret), 'the secret is not stored in clear');
+    assert.ok(!rows[0].response_body?.includes('shown once'), 'nor is the rest of the answer');
+    const replay = await post('k-secret', { name: 'shown once' });
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.equal(replay.json().secret, secret);
+  });
+
+  test('an Idempotency-Key with a NUL character is a 400 and claims nothing', async () => {
+    const res = await post('a\u0000b', { name: 'nul' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error.code, 'invalid_character');
+  });
+
   test('a stored answer lives 24 h', async () => {
     const first = await post('k-ttl', { name: 'ttl' });
     clock.advance(24 * 3600 * 1000 + 1);

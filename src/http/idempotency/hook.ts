@@ -11,7 +11,7 @@
  * Keys live 24 h.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.ts';
 import { badRequest, conflict, unprocessable } from '../../errors.ts';
 import type { IdempotencyStore } from './store.ts';
@@ -38,10 +38,23 @@ export function installIdempotency(
 ) {
   app.decorateRequest('idempotencyClaim', null);
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' && request.method !== 'PATCH') return;
-    const header = request.headers['idempotency-key'];
-    if (header === undefined || request.principal === null) return;
+  // Both hooks are callback style so that a request without a key (every GET, most writes) passes
+  // through without a promise; only a keyed POST/PATCH goes on to the async claim.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (
+      (request.method !== 'POST' && request.method !== 'PATCH') ||
+      request.headers['idempotency-key'] === undefined ||
+      request.principal === null
+    ) {
+      return done();
+    }
+    // A returned promise continues the chain when it settles (and stops it when the answer was sent).
+    return claimKey(request, reply);
+  });
+
+  async function claimKey(request: FastifyRequest, reply: FastifyReply) {
+    const header = request.headers['idempotency-key'] as string | string[];
+    if (request.principal === null) return;
     const key = Array.isArray(header) ? header[0] : header;
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
       throw badRequest(
@@ -49,6 +62,10 @@ export function installIdempotency(
         `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`,
         'Idempotency-Key',
       );
+    }
+    // Postgres cannot store NUL in text (the claim would be a 500); no real client sends one.
+    if (key.includes('\0')) {
+      throw badRequest('invalid_character', 'Request contains a NUL character', 'Idempotency-Key');
     }
     const claim: Claim = {
       org_id: request.principal.orgId,
@@ -101,15 +118,17 @@ export function installIdempotency(
       'idempotency_key_in_use',
       'A request with this Idempotency-Key is still being processed; retry later',
     );
-  });
+  }
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const claim = request.idempotencyClaim;
-    if (claim === null) return payload;
+    if (claim === null) return done(null, payload);
     request.idempotencyClaim = null;
-    if (reply.statusCode >= 300 || typeof payload !== 'string') await store.release(claim);
-    else await store.complete(claim, reply.statusCode, payload);
-    return payload;
+    const settled =
+      reply.statusCode >= 300 || typeof payload !== 'string'
+        ? store.release(claim)
+        : store.complete(claim, reply.statusCode, payload);
+    settled.then(() => done(null, payload), done);
   });
 }
 

@@ -1,9 +1,17 @@
+/**
+ * Idempotency keys and the answers stored under them. A stored answer can hold a secret shown once
+ * (a new API key, a rotated one, a session token), so it is sealed at rest (AES-256-GCM, bound to
+ * its key's scope): a database dump shows no answer in clear.
+ */
 import type { Kysely } from 'kysely';
+import type { SecretBox } from '../../infra/crypto/secret-box.ts';
 import type { Database, IdempotencyRow } from '../../infra/db/schema.ts';
 
 type Scope = Pick<IdempotencyRow, 'org_id' | 'method' | 'path' | 'key'>;
 
-export function createIdempotencyStore(db: Kysely<Database>) {
+const aadOf = (s: Scope) => `idempotency\u001f${s.org_id}\u001f${s.method}\u001f${s.path}\u001f${s.key}`;
+
+export function createIdempotencyStore(db: Kysely<Database>, box: SecretBox) {
   const where = (s: Scope) =>
     db
       .selectFrom('idempotency_keys')
@@ -22,11 +30,16 @@ export function createIdempotencyStore(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
-    get: (s: Scope) => where(s).executeTakeFirst(),
+    async get(s: Scope) {
+      const row = await where(s).executeTakeFirst();
+      // answers stored before sealing (plain JSON) stay readable for their 24 h
+      if (row?.response_body?.startsWith('v1.')) row.response_body = box.open(row.response_body, aadOf(s));
+      return row;
+    },
     complete: (s: Scope, status: number, body: string) =>
       db
         .updateTable('idempotency_keys')
-        .set({ state: 'done', response_status: status, response_body: body })
+        .set({ state: 'done', response_status: status, response_body: box.seal(body, aadOf(s)) })
         .where('org_id', '=', s.org_id)
         .where('method', '=', s.method)
         .where('path', '=', s.path)
