@@ -18,15 +18,7 @@ forEachDb('pipelines: fan-out and concurrent engines', (target) => {
   before(async () => {
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: '16' } });
     key = (await t.newOrg('business')).key;
-    const make = async (name: string, parameters: object = {}) =>
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v2/agents',
-          headers: bearer(key),
-          payload: { name, model: `mock/${name}`, parameters },
-        })
-      ).json().id;
+    const make = (name: string, parameters: object = {}) => t.newAgent(key, name, { parameters });
     agents.fast = await make('fast', { mock_reply: 'ok' });
     agents.slow = await make('slow', { mock_latency_ms: 5000 });
   });

@@ -10,15 +10,7 @@ forEachDb('pipelines: define, trigger, run a DAG of agents, cancel, stream event
   before(async () => {
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: '8' } });
     key = (await t.newOrg('business')).key;
-    const make = async (name: string, parameters: object = {}) =>
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v2/agents',
-          headers: bearer(key),
-          payload: { name, model: `mock/${name}`, parameters },
-        })
-      ).json().id;
+    const make = (name: string, parameters: object = {}) => t.newAgent(key, name, { parameters });
     agents.research = await make('research', { mock_reply: 'Fact: sky is blue.' });
     agents.draftA = await make('draft-a', { mock_reply: 'Draft A', mock_latency_ms: 300 });
     agents.draftB = await make('draft-b', { mock_reply: 'Draft B', mock_latency_ms: 300 });

@@ -17,15 +17,7 @@ forEachDb('runs: sync runs executed inline, stored by group commit', (target) =>
   before(async () => {
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: '4' } });
     key = (await t.newOrg('business')).key;
-    const make = async (name: string, body: object) =>
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v2/agents',
-          headers: bearer(key),
-          payload: { name, model: `mock/${name}`, ...body },
-        })
-      ).json().id;
+    const make = (name: string, fields: Record<string, unknown>) => t.newAgent(key, name, fields);
     agents.fast = await make('fast', { parameters: { mock_reply: 'Four.' } });
     agents.slow = await make('slow', { parameters: { mock_latency_ms: 3000 } });
     agents.tools = await make('tooled', { tools: ['calculator'], parameters: { mock_latency_ms: 3000 } });

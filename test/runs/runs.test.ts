@@ -10,15 +10,7 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
   before(async () => {
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: '2' } });
     key = (await t.newOrg('business')).key;
-    const make = async (name: string, parameters: object = {}) =>
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v2/agents',
-          headers: bearer(key),
-          payload: { name, model: `mock/${name}`, parameters },
-        })
-      ).json().id;
+    const make = (name: string, parameters: object = {}) => t.newAgent(key, name, { parameters });
     agents.fast = await make('fast', { mock_reply: 'Four.' });
     agents.slow = await make('slow', { mock_latency_ms: 4000 });
     agents.broken = await make('broken', {

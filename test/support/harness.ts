@@ -76,6 +76,8 @@ export interface TestApp {
   logs: string[];
   /** a fresh organization and an all-scopes key on it */
   newOrg(plan?: string, scopes?: string[]): Promise<{ orgId: string; key: string; keyId: string }>;
+  /** creates the agent `name` on model `mock/<name>` through the API; returns its id */
+  newAgent(key: string, name: string, fields?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,16 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
       const org = await resources.services.organizations.create({ name: `test ${plan}`, plan });
       const key = await resources.services.apiKeys.create(org.id, { name: 'test', scopes });
       return { orgId: org.id, key: key.secret, keyId: key.id };
+    },
+    async newAgent(key, name, fields = {}) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v2/agents',
+        headers: bearer(key),
+        payload: { name, model: `mock/${name}`, ...fields },
+      });
+      if (res.statusCode !== 201) throw new Error(`agent ${name}: ${res.statusCode} ${res.body}`);
+      return res.json().id as string;
     },
     async close() {
       await app.close();
