@@ -14,6 +14,8 @@ import { loadOrCreateTls } from '../../src/http/https.ts';
 import { bearer, createTestApp, type TestApp } from '../support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+// .ci/run installs Chromium, so under CI a missing browser is a failure, not a skip
+if (!existsSync(CHROMIUM) && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}`);
 const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (CI installs it)`;
 
 describe('browser sessions in a real browser (Chromium, TLS)', { skip }, () => {
