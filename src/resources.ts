@@ -283,6 +283,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     models,
     queue,
     executor,
+    pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
     /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
@@ -299,6 +300,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         {
           run: (job) => executor.giveUp(job),
           deployment: (job) => allServices.deployments.giveUp(job),
+          pipeline: (job) => engine.giveUp(job),
         },
       );
       alertEvaluator.start();

@@ -29,7 +29,7 @@ import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
-import type { Database, PipelineRunEventRow, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
+import type { Database, JobRow, PipelineRunEventRow, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import type { PreparedRun, RunService } from '../runs/service.ts';
 import type { RunStore } from '../runs/store.ts';
@@ -540,6 +540,49 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
     write,
     applied,
     abandon,
+    /**
+     * The queue gave up on a pipeline job (its pass kept failing): the run ends `failed` with
+     * `pipeline_error`, its running step runs are cancelled, so nothing is left running forever.
+     */
+    async giveUp(job: JobRow): Promise<void> {
+      const id = job.ref_id;
+      for (let race = 0; race < MAX_RACES; race++) {
+        const row = await store.getRunById(id);
+        if (!row || isPipelineTerminal(row.status)) return;
+        const now = clock.now();
+        const steps = parseSteps(row);
+        const toCancel: string[] = [];
+        for (const rec of Object.values(steps)) {
+          if (rec.status === StepStatuses.running && rec.run_id) toCancel.push(rec.run_id);
+          if (rec.status === StepStatuses.running || rec.status === StepStatuses.pending)
+            Object.assign(rec, { status: StepStatuses.cancelled, completed_at: now });
+        }
+        const error = {
+          code: 'pipeline_error',
+          message:
+            'The pipeline run could not be advanced (an internal error, logged by the server); trigger it again',
+        };
+        const fields: Partial<PipelineRunRow> = {
+          steps: JSON.stringify(steps),
+          status: 'failed',
+          error: JSON.stringify(error),
+          completed_at: now,
+          state_version: row.state_version + 1,
+        };
+        const final: PipelineRunRow = { ...row, ...fields };
+        const pass: Pass = {
+          ...{ id, row, now, steps, fields, final, toCancel },
+          events: [{ type: 'pipeline.failed', pipeline_run: deps.present(final) }],
+          prepared: [],
+          again: false,
+          wakeAt: null,
+        };
+        const written = await db.kysely.transaction().execute((trx) => write(trx, pass, job.id));
+        if (!written) continue; // advanced meanwhile: look again
+        await applied(pass, written);
+        return;
+      }
+    },
     /** The run executor's onFinished hook: a step's run ended. */
     onRunFinished(run: RunRow) {
       if (!run.pipeline_run_id) return;

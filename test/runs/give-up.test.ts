@@ -93,4 +93,42 @@ forEachDb('queue: a job that keeps failing is given up, and its work ends failed
     assert.deepEqual(left, []);
     await t.app.inject({ method: 'DELETE', url: `/v2/runs/${blocker.id}`, headers: bearer(key) });
   });
+
+  test('a pipeline run given up on is failed with pipeline_error; its running step run is cancelled', async () => {
+    const agent = await t.newAgent(key, 'slow-step', { parameters: { mock_latency_ms: 5000 } });
+    const call = (method: string, url: string, payload?: object) =>
+      t.app.inject({ method, url, headers: bearer(key), payload }).then((r) => r.json());
+    const pipeline = await call('POST', '/v2/pipelines', {
+      name: 'stuck',
+      steps: [{ id: 'only', agent_id: agent, input: { q: 'x' } }],
+    });
+    const prun = await call('POST', `/v2/pipelines/${pipeline.id}/trigger`, { input: {} });
+    let stepRun: string | undefined;
+    for (let i = 0; i < 200 && !stepRun; i++) {
+      const now = await call('GET', `/v2/pipelines/${pipeline.id}/runs/${prun.id}`);
+      stepRun = now.steps.find((s: { id: string }) => s.id === 'only')?.run_ids[0];
+      if (!stepRun) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(stepRun, 'the step started');
+    const job = {
+      id: 'job_giveup_pipeline',
+      kind: 'pipeline',
+      ref_id: prun.id,
+      run_at: 0,
+      locked_by: null,
+      locked_at: null,
+      attempts: 4,
+      created_at: 0,
+    };
+    await t.resources.pipelineEngine.giveUp(job);
+    const after = await call('GET', `/v2/pipelines/${pipeline.id}/runs/${prun.id}`);
+    assert.equal(after.status, 'failed');
+    assert.equal(after.error.code, 'pipeline_error');
+    assert.equal(after.steps[0].status, 'cancelled');
+    for (let i = 0; i < 100; i++) {
+      if ((await call('GET', `/v2/runs/${stepRun}`)).status === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await call('GET', `/v2/runs/${stepRun}`)).status, 'cancelled');
+  });
 });
