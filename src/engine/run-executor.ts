@@ -61,6 +61,8 @@ import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from 
 const FLUSH_MS = 100;
 /** A run still going after this long is marked (an inline one: stored) `running` (see above). */
 const MARK_AFTER_MS = 20;
+/** Group transactions in flight at once on Postgres (SQLite has a single writer). */
+const PG_WRITE_CONCURRENCY = 4;
 
 export interface RunExecutorDeps {
   db: Db;
@@ -78,6 +80,14 @@ export interface RunExecutorDeps {
   onFinished?: (run: RunRow) => void;
   /** inside the transaction storing terminal transitions, with every final row it holds (rollups) */
   onFinishBatch?: (trx: Parameters<RunStore['finish']>[0], runs: RunRow[]) => Promise<void>;
+}
+
+/** What a group transaction's units stage for its one final write (see `commits`). */
+interface Staged {
+  runs: RunRow[];
+  events: RunEventRow[];
+  /** runs that reached a terminal state in this transaction (rollups) */
+  finished: RunRow[];
 }
 
 /** A run handed to the executor with its row, so its job needs no read (see `prime`). */
@@ -114,10 +124,15 @@ export function createRunExecutor({
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
   const primed = new Map<string, Primed>();
-  const commits = createGroupCommit<RunRow[]>(db.kysely, {
-    begin: () => [],
-    end: async (trx, finished) => {
-      if (finished.length) await onFinishBatch?.(trx, finished);
+  // A unit's unconditional inserts are staged in its batch and written by `end` as one multi-row
+  // statement per table (runs before their events); conditional updates run in the unit itself.
+  const commits = createGroupCommit<Staged>(db.kysely, {
+    concurrency: db.dialect === 'postgres' ? PG_WRITE_CONCURRENCY : 1,
+    begin: () => ({ runs: [], events: [], finished: [] }),
+    end: async (trx, staged) => {
+      await store.insertMany(trx, staged.runs);
+      await store.insertEvents(trx, staged.events);
+      if (staged.finished.length) await onFinishBatch?.(trx, staged.finished);
     },
   });
 
@@ -155,18 +170,20 @@ export function createRunExecutor({
     const now = clock.now();
     const final: RunRow = { ...run, ...fields, status, completed_at: now };
     const terminal = eventRow(run.id, nextSeq, terminalEventType(status), { run: toRun(final) });
-    const done = await commits.submit(async (trx, finished) => {
+    const done = await commits.submit(async (trx, staged) => {
       if (unstored) {
-        await store.insert(trx, final);
-        await store.insertEvents(trx, [...unstored, ...buffered, terminal]);
-        finished.push(final);
+        staged.runs.push(final);
+        staged.events.push(...unstored, ...buffered, terminal);
+        staged.finished.push(final);
         return true;
       }
       const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now });
-      if (ok) await store.insertEvents(trx, [...buffered, terminal]);
       if (jobId) await queue.complete(trx, jobId);
       else await trx.deleteFrom('jobs').where('ref_id', '=', run.id).execute();
-      if (ok) finished.push(final);
+      if (ok) {
+        staged.events.push(...buffered, terminal);
+        staged.finished.push(final);
+      }
       return ok;
     });
     if (done) {
@@ -238,10 +255,10 @@ export function createRunExecutor({
     const mark = (): Promise<boolean> => {
       clearTimeout(markTimer);
       const first = unmarked.splice(0);
-      marking ??= commits.submit(async (trx) => {
+      marking ??= commits.submit(async (trx, staged) => {
         if (inline) {
-          await store.insert(trx, runningRow);
-          await store.insertEvents(trx, first);
+          staged.runs.push(runningRow);
+          staged.events.push(...first);
           await queue.insertClaimed(trx, job);
           return true;
         }
@@ -249,7 +266,7 @@ export function createRunExecutor({
           await queue.complete(trx, job.id);
           return false;
         }
-        await store.insertEvents(trx, first);
+        staged.events.push(...first);
         return true;
       });
       return marking;
@@ -281,7 +298,7 @@ export function createRunExecutor({
       if (state.buffer.length === 0) return;
       if (!(await mark())) return; // events follow the running mark; none if the run ended elsewhere
       const rows = state.buffer.splice(0);
-      if (rows.length) await commits.submit((trx) => store.insertEvents(trx, rows));
+      if (rows.length) await commits.submit(async (_trx, staged) => void staged.events.push(...rows));
     };
     /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {

@@ -11,15 +11,6 @@ import type { Database } from '../infra/db/schema.ts';
 import { type Dimension, Dimensions, histJson, type RollupBatch } from './rollup.ts';
 import type { SeriesKind } from './schema.ts';
 
-/** rows per INSERT statement: well under both dialects' bound-parameter limits */
-const CHUNK = 500;
-
-function chunks<T>(rows: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
-  return out;
-}
-
 /**
  * The histogram merge inside the UPSERT: counts of equal buckets added, other buckets kept. JSON
  * functions differ by dialect; the stored text has the same shape. The common write — one run, so
@@ -82,13 +73,13 @@ export function createBatchWriter(kysely: Kysely<Database>, dialect: DialectName
   return async function writeBatch(trx: Kysely<Database>, batch: RollupBatch): Promise<void> {
     // a stable order: concurrent writers on Postgres lock the same rows in the same order (no deadlock)
     const series = [...batch.series.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    for (const rows of chunks(series)) await insertSeries(trx, rows);
+    await insertSeries(trx, series);
     const rollups = [...batch.rollups.values()]
       .sort((a, b) =>
         a.series_id < b.series_id ? -1 : a.series_id > b.series_id ? 1 : a.res - b.res || a.t - b.t,
       )
       .map(({ buckets, ...row }) => ({ ...row, hist: histJson(buckets) }));
-    for (const rows of chunks(rollups)) await upsertRollups(trx, rows);
+    await upsertRollups(trx, rollups);
   };
 }
 export type BatchWriter = ReturnType<typeof createBatchWriter>;

@@ -48,6 +48,7 @@ export function createRunStore(db: Db) {
   const insertEvents = rowInserter(db.dialect, 'run_events', ['run_id', 'seq', 'type', 'data', 'created_at']);
   return {
     insert: (trx: Kysely<Database>, row: RunRow) => insertRuns(trx, [row]),
+    insertMany: (trx: Kysely<Database>, rows: RunRow[]) => insertRuns(trx, rows),
     get: (orgId: string, id: string) =>
       k.selectFrom('runs').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst(),
     getById: (id: string) => k.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst(),

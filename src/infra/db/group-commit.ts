@@ -26,6 +26,11 @@ export interface GroupCommitOptions<C> {
   end?: (trx: Kysely<Database>, context: C) => Promise<void>;
   /** units per transaction at most */
   maxBatch?: number;
+  /**
+   * Transactions in flight at once (default 1). SQLite has one writer anyway; on Postgres a few
+   * let round trips overlap, and units of different transactions commit in any order.
+   */
+  concurrency?: number;
 }
 
 interface Pending<C> {
@@ -36,8 +41,9 @@ interface Pending<C> {
 
 export function createGroupCommit<C>(kysely: Kysely<Database>, options: GroupCommitOptions<C>) {
   const maxBatch = options.maxBatch ?? 256;
+  const concurrency = options.concurrency ?? 1;
   const queue: Pending<C>[] = [];
-  let writing: Promise<void> | null = null;
+  const writing = new Set<Promise<void>>();
   let scheduled = false;
 
   /** One transaction for the batch: every unit's result, or the first error (all rolled back). */
@@ -72,12 +78,14 @@ export function createGroupCommit<C>(kysely: Kysely<Database>, options: GroupCom
 
   function drain() {
     scheduled = false;
-    if (writing || queue.length === 0) return;
-    const batch = queue.splice(0, maxBatch);
-    writing = writeBatch(batch).finally(() => {
-      writing = null;
-      if (queue.length) schedule();
-    });
+    while (writing.size < concurrency && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      const done: Promise<void> = writeBatch(batch).finally(() => {
+        writing.delete(done);
+        if (queue.length) schedule();
+      });
+      writing.add(done);
+    }
   }
 
   function schedule() {
@@ -91,13 +99,13 @@ export function createGroupCommit<C>(kysely: Kysely<Database>, options: GroupCom
     submit<T>(work: WriteUnit<T, C>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ work: work as WriteUnit<unknown, C>, resolve: resolve as (v: unknown) => void, reject });
-        if (!writing) schedule();
+        if (writing.size < concurrency) schedule();
       });
     },
     /** Resolves when everything submitted so far is written (or failed). */
     async flush(): Promise<void> {
-      while (writing || queue.length) {
-        if (writing) await writing;
+      while (writing.size || queue.length) {
+        if (writing.size) await Promise.all(writing);
         else drain();
       }
     },

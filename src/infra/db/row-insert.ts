@@ -12,8 +12,11 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { DialectName } from './db.ts';
 import type { Database } from './schema.ts';
 
-/** Above this many rows per statement the text is built per call (rare: a long run's last flush). */
-const CACHED_ROW_COUNTS = 64;
+/**
+ * Rows per statement at most: more are written in several statements, so there are at most this
+ * many distinct texts per table, each prepared once by the driver and reused.
+ */
+const ROWS_PER_STATEMENT = 32;
 
 export function rowInserter<T extends keyof Database & string>(
   dialect: DialectName,
@@ -34,17 +37,15 @@ export function rowInserter<T extends keyof Database & string>(
   };
 
   return async (trx: Kysely<Database>, rows: readonly Database[T][]): Promise<void> => {
-    if (rows.length === 0) return;
-    let text = texts[rows.length];
-    if (text === undefined) {
-      text = textFor(rows.length);
-      if (rows.length <= CACHED_ROW_COUNTS) texts[rows.length] = text;
+    for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(from, from + ROWS_PER_STATEMENT);
+      texts[chunk.length] ??= textFor(chunk.length);
+      const params: unknown[] = [];
+      for (const row of chunk) {
+        const values = row as unknown as Record<string, unknown>;
+        for (const column of columns) params.push(values[column] ?? null);
+      }
+      await trx.executeQuery(CompiledQuery.raw(texts[chunk.length], params));
     }
-    const params: unknown[] = [];
-    for (const row of rows) {
-      const values = row as unknown as Record<string, unknown>;
-      for (const column of columns) params.push(values[column] ?? null);
-    }
-    await trx.executeQuery(CompiledQuery.raw(text, params));
   };
 }
