@@ -1,45 +1,9 @@
 import type { Kysely } from 'kysely';
-import { type PageParams, paginate } from '../infra/db/paginate.ts';
-import type { ConnectorRow, Database } from '../infra/db/schema.ts';
+import type { Database } from '../infra/db/schema.ts';
+import { createVersionedStore } from '../infra/db/versioned-store.ts';
 
+/** Connectors: versioned, soft-deleted rows of their organization (infra/db/versioned-store.ts). */
 export function createConnectorStore(db: Kysely<Database>) {
-  const live = (orgId: string) =>
-    db.selectFrom('connectors').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-  return {
-    insert: (row: ConnectorRow, trx: Kysely<Database> = db) =>
-      trx.insertInto('connectors').values(row).execute(),
-    get: (orgId: string, id: string) => live(orgId).where('id', '=', id).executeTakeFirst(),
-    getMany: async (orgId: string, ids: readonly string[]) =>
-      ids.length === 0
-        ? []
-        : await live(orgId)
-            .where('id', 'in', [...ids])
-            .execute(),
-    byName: (orgId: string, name: string) => live(orgId).where('name', '=', name).executeTakeFirst(),
-    list: (orgId: string, page: PageParams) => paginate(live(orgId), page),
-    /** Optimistic: the update applies only to the version it was computed from. */
-    update: async (row: ConnectorRow, fromVersion: number, trx: Kysely<Database> = db) => {
-      const { id, org_id, created_at, ...changes } = row;
-      const result = await trx
-        .updateTable('connectors')
-        .set(changes)
-        .where('id', '=', id)
-        .where('org_id', '=', org_id)
-        .where('version', '=', fromVersion)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-    softDelete: async (orgId: string, id: string, at: number, trx: Kysely<Database> = db) => {
-      const result = await trx
-        .updateTable('connectors')
-        .set({ deleted_at: at })
-        .where('id', '=', id)
-        .where('org_id', '=', orgId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-  };
+  return createVersionedStore(db, 'connectors');
 }
 export type ConnectorStore = ReturnType<typeof createConnectorStore>;
