@@ -48,8 +48,7 @@ export function createVersionedStore<T extends VersionedTable>(db: Kysely<Databa
         : ((await live(orgId)
             .where('id', 'in', [...ids])
             .execute()) as unknown as Row[]),
-    list: (orgId: string, page: PageParams) =>
-      paginate(live(orgId), page) as unknown as Promise<Page<Row>>,
+    list: (orgId: string, page: PageParams) => paginate(live(orgId), page) as unknown as Promise<Page<Row>>,
     /** Optimistic: the update applies only to the version it was computed from. */
     update: async (row: Row, fromVersion: number, trx: Kysely<Database> = db) => {
       const { id, org_id, created_at: _created, ...changes } = row as unknown as Versioned;
