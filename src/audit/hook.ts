@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SESSION_TOKEN_PREFIX } from '../auth/secrets.ts';
+import { addRouteHook } from '../http/route-hooks.ts';
 import { routeAction } from './actions.ts';
 import type { Actor, AuditContext, AuditService } from './service.ts';
 
@@ -59,7 +60,8 @@ export function installAudit(app: FastifyInstance, audit: AuditService, options:
     };
   }
 
-  app.addHook('preHandler', (request, _reply, done) => {
+  // Only writes record entries, so only their routes enter a context.
+  addRouteHook(app, UNSAFE, 'preHandler', (request, _reply, done) => {
     if (!request.principal) return done();
     audit.runWith(contextOf(request, actorOf(request)), done);
   });

@@ -108,24 +108,29 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
     return principal;
   }
 
-  async function lookup(hash: string, now: number): Promise<KeyRow | undefined> {
+  /**
+   * An API key's row. A key resolved in the last few seconds answers synchronously (no promise, no
+   * query): the gateway's hot path. Its hash matched a stored key's, so it needs no format check.
+   */
+  function resolveKey(secret: string, now: number): KeyRow | Promise<KeyRow> {
+    const hash = hashSecret(secret);
     const hit = cache.get(hash);
-    if (hit && hit.until > now) return hit.row;
-    const row = await keys.findBySecretHash(hash);
-    if (row) {
-      if (cache.size >= KEY_CACHE_MAX) cache.clear();
-      cache.set(hash, { row, until: now + KEY_CACHE_TTL_MS });
-    } else cache.delete(hash);
-    return row;
-  }
-
-  async function resolveKey(secret: string, now: number) {
+    if (hit !== undefined && hit.until > now) return admitKey(hit.row, now);
     if (!isWellFormed(secret, API_KEY_PREFIX))
       throw unauthorized('invalid_api_key', 'Invalid API key provided');
-    const hash = hashSecret(secret);
-    const row = await lookup(hash, now);
-    if (!row || !hashesEqual(row.hash, hash))
-      throw unauthorized('invalid_api_key', 'Invalid API key provided');
+    return keys.findBySecretHash(hash).then((row) => {
+      if (!row || !hashesEqual(row.hash, hash)) {
+        cache.delete(hash);
+        throw unauthorized('invalid_api_key', 'Invalid API key provided');
+      }
+      if (cache.size >= KEY_CACHE_MAX) cache.clear();
+      cache.set(hash, { row, until: now + KEY_CACHE_TTL_MS });
+      return admitKey(row, now);
+    });
+  }
+
+  /** Revoked and expired keys are refused; `last_used_at` is written at most once a minute. */
+  function admitKey(row: KeyRow, now: number): KeyRow | Promise<KeyRow> {
     const subject: AuthFailureSubject = { orgId: row.org_id, actor: { type: 'api_key', id: row.key_id } };
     if (row.revoked_at !== null) throw deniedFor('invalid_api_key', 'Invalid API key provided', subject);
     if (row.expires_at !== null && row.expires_at <= now) {
@@ -133,7 +138,7 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
     }
     if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
       row.last_used_at = now;
-      await keys.touch(row.key_id, now);
+      return keys.touch(row.key_id, now).then(() => row);
     }
     return row;
   }
@@ -228,7 +233,11 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
       for (const [hash, entry] of cache) if (entry.row.key_id === keyId) cache.delete(hash);
     },
 
-    async authenticate(authorization: string | undefined): Promise<Principal> {
+    /**
+     * The principal of an `Authorization` header. Synchronous (a value, or a thrown 401) for a
+     * recently seen API key; a promise when it has to ask the database.
+     */
+    authenticate(authorization: string | undefined): Principal | Promise<Principal> {
       if (authorization === undefined || authorization === '') throw missingKey();
       const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization);
       if (!match)
@@ -236,7 +245,8 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
       const secret = match[1];
       const now = clock.now();
       if (secret.startsWith(SESSION_TOKEN_PREFIX)) return resolveSession(secret, 'token', now);
-      return principalOf(await resolveKey(secret, now));
+      const row = resolveKey(secret, now);
+      return row instanceof Promise ? row.then(principalOf) : principalOf(row);
     },
 
     /**

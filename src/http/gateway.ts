@@ -8,12 +8,13 @@
  * They run in onRequest, before the body is parsed or validated, so 401 and 429 cost no parsing and
  * are never stored by idempotency.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkBrowserRequest } from '../auth/cookie.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { AuthService } from '../auth/service.ts';
 import type { Clock } from '../clock.ts';
 import { forbidden, rateLimited } from '../errors.ts';
-import type { Limiter } from '../infra/limiter/limiter.ts';
+import type { LimitDecision, Limiter } from '../infra/limiter/limiter.ts';
 
 export interface GatewayDeps {
   auth: AuthService;
@@ -25,18 +26,13 @@ export interface GatewayDeps {
 
 export function installGateway(app: FastifyInstance, { auth, limiter, clock, onRateLimited }: GatewayDeps) {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    const config = request.routeOptions.config;
-    if (request.is404 || config.public) return;
-    // With an Authorization header, cookies are never looked at (nor parsed).
-    const { authorization, cookie } = request.headers;
-    const principal =
-      authorization === undefined && cookie !== undefined
-        ? await auth.authenticateCookie(cookie)
-        : await auth.authenticate(authorization);
-    request.principal = principal;
 
-    const decision = await limiter.take(`key:${principal.keyId}`, principal.limits, clock.now());
+  function admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    decision: LimitDecision,
+  ) {
     reply.header('ratelimit-policy', `"minute";q=${decision.limit};w=60`);
     reply.header('ratelimit', `"minute";r=${decision.remaining};t=${decision.resetSeconds}`);
     reply.header('x-ratelimit-limit', decision.limit);
@@ -46,7 +42,7 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
       onRateLimited?.(principal.keyId, principal.orgId);
       throw rateLimited(decision.retryAfterSeconds);
     }
-
+    const config = request.routeOptions.config;
     if (principal.cookie) checkBrowserRequest(request.method, request.headers);
     if (config.tokens === false && principal.kind === 'session_token') {
       throw forbidden('insufficient_permissions', 'Session tokens cannot call this endpoint; use an API key');
@@ -54,5 +50,31 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
     if (config.scope !== undefined && !principal.scopes.has(config.scope)) {
       throw forbidden('insufficient_permissions', `This key lacks the '${config.scope}' scope`);
     }
+  }
+
+  function limit(request: FastifyRequest, reply: FastifyReply, principal: Principal): void | Promise<void> {
+    request.principal = principal;
+    const decision = limiter.take(`key:${principal.keyId}`, principal.limits, clock.now());
+    if (decision instanceof Promise) return decision.then((d) => admit(request, reply, principal, d));
+    admit(request, reply, principal, decision);
+  }
+
+  // Callback style: a recently seen API key and the embedded limiter answer synchronously, so the
+  // common request passes without a promise. A thrown error or a rejected promise is the answer.
+  app.addHook('onRequest', (request, reply, done) => {
+    const config = request.routeOptions.config;
+    if (request.is404 || config.public) return done();
+    // With an Authorization header, cookies are never looked at (nor parsed).
+    const { authorization, cookie } = request.headers;
+    const principal =
+      authorization === undefined && cookie !== undefined
+        ? auth.authenticateCookie(cookie)
+        : auth.authenticate(authorization);
+    const pending =
+      principal instanceof Promise
+        ? principal.then((p) => limit(request, reply, p))
+        : limit(request, reply, principal);
+    if (pending) return pending;
+    done();
   });
 }

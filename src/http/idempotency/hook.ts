@@ -14,10 +14,12 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.ts';
 import { badRequest, conflict, unprocessable } from '../../errors.ts';
+import { addRouteHook } from '../route-hooks.ts';
 import type { IdempotencyStore } from './store.ts';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 255;
+const KEYED_METHODS = new Set(['POST', 'PATCH']);
 
 interface Claim {
   org_id: string;
@@ -38,16 +40,10 @@ export function installIdempotency(
 ) {
   app.decorateRequest('idempotencyClaim', null);
 
-  // Both hooks are callback style so that a request without a key (every GET, most writes) passes
-  // through without a promise; only a keyed POST/PATCH goes on to the async claim.
-  app.addHook('preHandler', (request, reply, done) => {
-    if (
-      (request.method !== 'POST' && request.method !== 'PATCH') ||
-      request.headers['idempotency-key'] === undefined ||
-      request.principal === null
-    ) {
-      return done();
-    }
+  // Both hooks sit on POST and PATCH routes only, and are callback style so that a request without
+  // a key passes through without a promise; only a keyed request goes on to the async claim.
+  addRouteHook(app, KEYED_METHODS, 'preHandler', (request, reply, done) => {
+    if (request.headers['idempotency-key'] === undefined || request.principal === null) return done();
     // A returned promise continues the chain when it settles (and stops it when the answer was sent).
     return claimKey(request, reply);
   });
@@ -120,7 +116,7 @@ export function installIdempotency(
     );
   }
 
-  app.addHook('onSend', (request, reply, payload, done) => {
+  addRouteHook(app, KEYED_METHODS, 'onSend', (request, reply, payload, done) => {
     const claim = request.idempotencyClaim;
     if (claim === null) return done(null, payload);
     request.idempotencyClaim = null;

@@ -25,7 +25,8 @@ export interface LimitDecision {
 }
 
 export interface Limiter {
-  take(key: string, policy: LimitPolicy, now: number): Promise<LimitDecision>;
+  /** The embedded adapter answers synchronously (every request asks); a remote one with a promise. */
+  take(key: string, policy: LimitPolicy, now: number): LimitDecision | Promise<LimitDecision>;
 }
 
 /** Pure GCRA step shared by both adapters: returns the decision and the new TAT to store. */
@@ -69,7 +70,7 @@ export function createMemoryLimiter(): Limiter {
   const tats = new Map<string, number>();
   let sweepAt = 0;
   return {
-    async take(key, policy, now) {
+    take(key, policy, now) {
       if (now >= sweepAt) {
         for (const [k, t] of tats) if (t <= now) tats.delete(k);
         sweepAt = now + 60_000;
