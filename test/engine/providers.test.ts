@@ -359,6 +359,30 @@ describe('real providers against local wire-protocol servers', () => {
     assert.equal(openai.requests.length, count + 2);
   });
 
+  it('gives up after the configured retries with the last upstream answer', async () => {
+    const retrying = createModelRegistry(config({ maxRetries: 1 }));
+    const count = openai.requests.length;
+    openai.failNext(503, undefined, { 'retry-after-ms': '0' });
+    openai.failNext(500, 'still down', { 'retry-after-ms': '0' });
+    const error = await rejection(retrying.call(call({ model: 'openai/gpt-4.1-mini' })));
+    assert.equal(error.code, 'provider_error');
+    assert.equal(error.status, 500);
+    assert.match(error.message, /still down/);
+    assert.equal(openai.requests.length, count + 2);
+  });
+
+  it('a non-retryable answer after a retry ends the call with that answer', async () => {
+    const retrying = createModelRegistry(config({ maxRetries: 3 }));
+    const count = openai.requests.length;
+    openai.failNext(429, undefined, { 'retry-after': '0' });
+    openai.failNext(400, 'temperature: out of range');
+    const error = await rejection(retrying.call(call({ model: 'openai/gpt-4.1-mini' })));
+    assert.equal(error.code, 'provider_bad_request');
+    assert.equal(error.status, 400);
+    assert.match(error.message, /temperature: out of range/);
+    assert.equal(openai.requests.length, count + 2);
+  });
+
   it('aborting a non-streamed call rejects with AbortError and closes the connection', async () => {
     anthropic.setDelay(2000);
     try {

@@ -1,7 +1,8 @@
 /**
  * The model registry: model id → AI SDK language model, and the one call path every provider
- * goes through (generateText, or streamText when the caller wants deltas; with `tools`, the AI
- * SDK's tool loop, set up in tools.ts). Provider adapters and model objects are built lazily and
+ * goes through: streamText when the caller wants deltas; generateText with the AI SDK's tool loop
+ * (set up in tools.ts) when the call has tools; otherwise a single `doGenerate` step with the SDK's
+ * retry policy (one-shot.ts). Provider adapters and model objects are built lazily and
  * kept per registry, so two registries with different config can live side by side (tests do) and
  * an unused provider costs nothing.
  *
@@ -19,6 +20,7 @@ import { type FinishReason, generateText, type LanguageModelUsage, streamText } 
 import { BuiltInProviders, type ProviderConfig } from './env.ts';
 import { abortError, ModelError, ModelErrorCodes, toModelError } from './errors.ts';
 import { createMockModel } from './mock-model.ts';
+import { generateOnce } from './one-shot.ts';
 import { callSettings, mockOptions, userMessage } from './parameters.ts';
 import { createTokenCounter, type TokenCounter } from './tokenizer.ts';
 import { toolLoopOptions } from './tools.ts';
@@ -232,19 +234,42 @@ export function createModelRegistry(
     async call(call) {
       const { provider, language } = resolve(call.model);
       const params = call.parameters;
-      const request = {
-        model: language,
-        prompt: userMessage(call.input),
-        ...(call.instructions ? { system: call.instructions } : {}),
-        ...callSettings(params),
-        maxRetries: config.maxRetries,
-        ...(provider === 'mock'
-          ? { providerOptions: { mock: mockOptions(params) } as unknown as SharedV3ProviderOptions }
-          : {}),
-        ...toolLoopOptions(call),
-      };
+      const prompt = userMessage(call.input);
+      const settings = callSettings(params);
+      const providerOptions =
+        provider === 'mock'
+          ? ({ mock: mockOptions(params) } as unknown as SharedV3ProviderOptions)
+          : undefined;
       if (call.signal.aborted) throw abortError(call.signal);
       try {
+        if (!call.onDelta && !call.tools?.length) {
+          const result = await generateOnce({
+            model: language,
+            system: call.instructions || undefined,
+            prompt,
+            settings,
+            providerOptions,
+            maxRetries: config.maxRetries,
+            signal: call.signal,
+          });
+          return {
+            text: result.text,
+            usage: {
+              input_tokens: result.usage.inputTokens.total ?? 0,
+              output_tokens: result.usage.outputTokens.total ?? 0,
+            },
+            finish_reason: finishReason(result.finishReason),
+          };
+        }
+        const request = {
+          model: language,
+          prompt,
+          ...(call.instructions ? { system: call.instructions } : {}),
+          ...settings,
+          maxRetries: config.maxRetries,
+          ...(providerOptions ? { providerOptions } : {}),
+          ...toolLoopOptions(call),
+        };
         if (call.onDelta) return await stream(call, call.onDelta, request);
         const result = await generateText({ ...request, abortSignal: call.signal });
         return {
