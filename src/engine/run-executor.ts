@@ -53,7 +53,7 @@ import {
   runTopic,
   terminalEventType,
 } from '../runs/events.ts';
-import { type RunConfig, toRun } from '../runs/present.ts';
+import { type Run, type RunConfig, toRun } from '../runs/present.ts';
 import type { RunStore } from '../runs/store.ts';
 import { ModelError, type ModelRegistry } from './providers/index.ts';
 import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
@@ -136,15 +136,18 @@ export function createRunExecutor({
     },
   });
 
+  /** `finalRun`: a terminal event's run, published but not stored (see `withFinalRun` in runs/events.ts). */
   const eventRow = (
     run_id: string,
     seq: number,
     type: RunEventType,
     extra: Partial<RunEvent>,
+    finalRun?: Run,
   ): RunEventRow => {
     const now = clock.now();
     const event: RunEvent = { type, sequence_number: seq, run_id, created_at: iso(now)!, ...extra };
     const row = { run_id, seq, type, data: JSON.stringify(event), created_at: now };
+    if (finalRun) event.run = finalRun;
     published.set(row, event);
     return row;
   };
@@ -169,7 +172,7 @@ export function createRunExecutor({
   ) {
     const now = clock.now();
     const final: RunRow = { ...run, ...fields, status, completed_at: now };
-    const terminal = eventRow(run.id, nextSeq, terminalEventType(status), { run: toRun(final) });
+    const terminal = eventRow(run.id, nextSeq, terminalEventType(status), {}, toRun(final));
     const done = await commits.submit(async (trx, staged) => {
       if (unstored) {
         staged.runs.push(final);

@@ -18,7 +18,7 @@ import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
-import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
+import { isTerminal, isTerminalEvent, type RunEvent, runTopic, withFinalRun } from './events.ts';
 import { type RunConfig, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
 
@@ -330,7 +330,13 @@ export function createRunService({
       afterSeq: number,
     ): Promise<{ events: RunEvent[]; terminal: boolean }> {
       const row = await mustGet(orgId, id);
-      const stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
+      let stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
+      const end = stored.at(-1);
+      if (end && isTerminalEvent(end.type) && end.run === undefined) {
+        // the row read above may predate the terminal write; once terminal, it never changes
+        const final = isTerminal(row.status) ? row : await mustGet(orgId, id);
+        stored = stored.map((e) => withFinalRun(e, () => toRun(final)));
+      }
       const last = stored.at(-1)?.sequence_number ?? afterSeq;
       const pending = executor.pending(id).filter((e) => e.sequence_number > last);
       const events = [...stored, ...pending];

@@ -132,6 +132,20 @@ forEachDb('runs: invoke sync, background and streamed; read, list, cancel', (tar
     assert.equal(parseSse(none.body).length, 0);
   });
 
+  test('a replayed terminal event carries the final run, as streamed live and as GET returns it', async () => {
+    const live = parseSse((await post({ agent_id: agents.chatty, input: { q: 3 }, stream: true })).body);
+    const id = live[0].data.run_id;
+    const replayed = parseSse(
+      (await t.app.inject({ url: `/v2/runs/${id}/events?starting_after=2`, headers: bearer(key) })).body,
+    );
+    const end = replayed.at(-1)!;
+    assert.equal(end.event, 'run.completed');
+    assert.deepEqual(end.data, live.at(-1)!.data);
+    const got = (await t.app.inject({ url: `/v2/runs/${id}`, headers: bearer(key) })).json();
+    assert.deepEqual(end.data.run, got);
+    assert.equal(end.data.run.output.result, 'one two three four five');
+  });
+
   test('cancel: a running run stops within a second; a cancelled one is returned unchanged; a finished one is 422', async () => {
     const run = (await post({ agent_id: agents.slow, input: { q: 1 }, background: true })).json();
     await until(run.id, (r) => r.status === 'running');
