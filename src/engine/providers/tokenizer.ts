@@ -7,8 +7,9 @@
  * loading the engine costs nothing until a mock model actually runs. `warmUp()` lets a server pay
  * that cost at start-up instead of on its first run.
  *
- * Counts are memoised in a small LRU: a mock agent sends the same instructions on every run and a
- * benchmark sends the same input thousands of times, and a map lookup is ~100x cheaper than BPE.
+ * Counts are memoised in a small first-in, first-out cache: a mock agent sends the same
+ * instructions on every run and a benchmark sends the same input thousands of times, and a map
+ * lookup is ~100x cheaper than BPE.
  */
 import type { Tiktoken } from 'js-tiktoken/lite';
 
@@ -41,13 +42,9 @@ export function createTokenCounter(): TokenCounter {
     if (text.length === 0) return 0;
     const cacheable = text.length <= CACHE_MAX_CHARS;
     if (cacheable) {
+      // First in, first out: a hit is one lookup (re-inserting for recency cost more than it saved).
       const hit = cache.get(text);
-      if (hit !== undefined) {
-        // Re-insert so the Map's insertion order doubles as recency order.
-        cache.delete(text);
-        cache.set(text, hit);
-        return hit;
-      }
+      if (hit !== undefined) return hit;
     }
     // Special tokens such as <|endoftext|> in user text are counted as ordinary text, not rejected.
     const n = enc.encode(text, [], []).length;
