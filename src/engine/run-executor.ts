@@ -53,7 +53,7 @@ import {
   runTopic,
   terminalEventType,
 } from '../runs/events.ts';
-import { type Run, type RunConfig, toRun } from '../runs/present.ts';
+import { type Run, type RunConfig, storedEventData, toRun } from '../runs/present.ts';
 import type { RunStore } from '../runs/store.ts';
 import { ModelError, type ModelRegistry } from './providers/index.ts';
 import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
@@ -136,7 +136,7 @@ export function createRunExecutor({
     },
   });
 
-  /** `finalRun`: a terminal event's run, published but not stored (see `withFinalRun` in runs/events.ts). */
+  /** `finalRun`: a terminal event's run, published but not stored (see `storedEventData`, runs/present.ts). */
   const eventRow = (
     run_id: string,
     seq: number,
@@ -447,7 +447,7 @@ export function createRunExecutor({
      * makes it an inline run (nothing written yet; see the top of this file).
      */
     prime(row: RunRow, created: RunEvent, stored: boolean) {
-      const data = stored ? '' : JSON.stringify(created); // a stored run's event is stored already
+      const data = stored ? '' : storedEventData(created, row); // a stored run's event is stored already
       primed.set(row.id, {
         row,
         created: { run_id: row.id, seq: 1, type: created.type, data, created_at: row.created_at },

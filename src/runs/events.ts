@@ -54,16 +54,6 @@ export interface RunEvent {
   run?: unknown;
 }
 
-/**
- * A terminal event's run is the run's final row, which never changes again, so it is stored
- * without it (the run's largest copy: input and output) and filled in from the row when replayed.
- * Events stored with their run are returned as they are.
- */
-export function withFinalRun(event: RunEvent, finalRun: () => unknown): RunEvent {
-  if (event.run !== undefined || !isTerminalEvent(event.type)) return event;
-  return { ...event, run: finalRun() };
-}
-
 export function terminalEventType(status: RunStatus): RunEventType {
   switch (status) {
     case 'completed':

@@ -2,6 +2,7 @@ import { iso } from '../clock.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Hit } from '../guardrails/types.ts';
 import type { RunRow } from '../infra/db/schema.ts';
+import { isTerminalEvent, type RunEvent } from './events.ts';
 
 /** What a run is executed with: the agent's configuration as it was when the run was accepted. */
 export interface RunConfig {
@@ -53,3 +54,44 @@ export function toRun(row: RunRow) {
   };
 }
 export type Run = ReturnType<typeof toRun>;
+
+/**
+ * Created and terminal events carry the run, but are stored without it when the row can give it
+ * back (the run's largest copies: input and output, twice per run):
+ * - a terminal event's run is the final row, which never changes again;
+ * - a created event's run is the row as accepted: the fields execution fills in are all empty
+ *   then. Not so for input guardrail hits (output hits are added to them later), so a run
+ *   accepted with hits keeps its created event whole.
+ * Events stored with their run (all of them before this) are read back as they are.
+ */
+export function storedEventData(event: RunEvent, row: RunRow): string {
+  const rebuilt = isTerminalEvent(event.type) || (event.type === 'run.created' && row.guardrail_hits == null);
+  if (!rebuilt || event.run === undefined) return JSON.stringify(event);
+  const { run: _run, ...rest } = event;
+  return JSON.stringify(rest);
+}
+
+/** The stored event with its run put back from `row` (for a terminal event, the final row). */
+export function restoreRun(event: RunEvent, row: RunRow): RunEvent {
+  if (event.run !== undefined) return event;
+  if (isTerminalEvent(event.type)) return { ...event, run: toRun(row) };
+  if (event.type !== 'run.created') return event;
+  const accepted: RunRow = {
+    ...row,
+    status: 'queued',
+    output: null,
+    error: null,
+    latency_ms: null,
+    input_tokens: null,
+    output_tokens: null,
+    tool_calls: null,
+    guardrail_hits: null,
+    started_at: null,
+    completed_at: null,
+  };
+  return { ...event, run: toRun(accepted) };
+}
+
+/** Whether an event needs `restoreRun`. */
+export const lacksRun = (event: RunEvent) =>
+  event.run === undefined && (event.type === 'run.created' || isTerminalEvent(event.type));

@@ -18,8 +18,8 @@ import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
-import { isTerminal, isTerminalEvent, type RunEvent, runTopic, withFinalRun } from './events.ts';
-import { type RunConfig, toRun } from './present.ts';
+import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
+import { lacksRun, type RunConfig, restoreRun, storedEventData, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
@@ -220,7 +220,7 @@ export function createRunService({
         run_id: row.id,
         seq: 1,
         type: created.type,
-        data: JSON.stringify(created),
+        data: storedEventData(created, row),
         created_at: row.created_at,
       },
     ]);
@@ -329,17 +329,17 @@ export function createRunService({
       id: string,
       afterSeq: number,
     ): Promise<{ events: RunEvent[]; terminal: boolean }> {
-      const row = await mustGet(orgId, id);
-      let stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
-      const end = stored.at(-1);
-      if (end && isTerminalEvent(end.type) && end.run === undefined) {
-        // the row read above may predate the terminal write; once terminal, it never changes
-        const final = isTerminal(row.status) ? row : await mustGet(orgId, id);
-        stored = stored.map((e) => withFinalRun(e, () => toRun(final)));
-      }
+      let row = await mustGet(orgId, id);
+      const stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
       const last = stored.at(-1)?.sequence_number ?? afterSeq;
       const pending = executor.pending(id).filter((e) => e.sequence_number > last);
-      const events = [...stored, ...pending];
+      let events = [...stored, ...pending];
+      if (events.some(lacksRun)) {
+        // the row read above may predate the terminal write; once terminal, it never changes
+        if (!isTerminal(row.status) && events.some((e) => isTerminalEvent(e.type)))
+          row = await mustGet(orgId, id);
+        events = events.map((e) => restoreRun(e, row));
+      }
       return { events, terminal: isTerminal(row.status) || events.some((e) => isTerminalEvent(e.type)) };
     },
     subscribe: (runId: string, listener: (e: RunEvent) => void) =>

@@ -356,6 +356,35 @@ forEachDb('guardrails: templates, policies, and checks on run input and output',
     assert.equal(replayed, text);
   });
 
+  test('replaying a run redacted on the way in and out gives back the live events', async () => {
+    const agent = await createAgent({
+      guardrails: 'pii-redact',
+      parameters: { mock_reply: `Write to ${EMAIL}.` },
+    });
+    const res = await inject('POST', '/v2/runs', {
+      agent_id: agent,
+      input: { query: `I am ${EMAIL}` },
+      stream: true,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const live = parseSse(res.body);
+    assert.deepEqual(live[0].data.run.guardrails, [{ rule: 'pii', action: 'redact', count: 1 }]);
+    assert.equal(live.at(-1)!.event, 'run.completed');
+    const replay = parseSse(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/v2/runs/${live[0].data.run_id}/events`,
+          headers: bearer(key),
+        })
+      ).body,
+    );
+    assert.deepEqual(
+      replay.map((e) => e.data),
+      live.map((e) => e.data),
+    );
+  });
+
   test('a streamed run whose output is blocked stops emitting before the blocked text and fails', async () => {
     const policy = await createPolicy({
       name: 'stream-block',
