@@ -335,7 +335,7 @@ export function createRunExecutor({
     try {
       // a tool call may have effects: a run is marked running before it can make one
       if (config.tools.length) await markOrStop();
-      tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
+      if (config.tools.length) tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
       const result = await models.call({
         model: config.model,
         instructions: config.instructions,
@@ -357,7 +357,7 @@ export function createRunExecutor({
         onToolResult: (res) => emit('run.tool_result', { tool_result: toolRecord.result(res) }),
       });
       // Released before the run is seen finished (MCP sessions ended); `finally` covers the rest.
-      await closeTools(tools.splice(0));
+      if (tools.length) await closeTools(tools.splice(0));
       clearTimeout(flushing);
       const verdict = outputGuard.end(result.text);
       if (verdict.tail) {
@@ -436,7 +436,7 @@ export function createRunExecutor({
       clearTimeout(markTimer);
       stopSignal.removeEventListener('abort', onStop);
       live.delete(run.id);
-      await closeTools(tools);
+      if (tools.length) await closeTools(tools);
     }
   }
 
