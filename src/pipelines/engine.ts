@@ -29,106 +29,28 @@ import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
-import type { Database, JobRow, PipelineRunEventRow, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
+import type { Database, JobRow, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import type { PreparedRun, RunService } from '../runs/service.ts';
 import type { RunStore } from '../runs/store.ts';
 import { type CompiledPipeline, compilePipeline, type PipelineDefinition } from './definition.ts';
-import { type StepError, type StepState, StepStatuses, schedule } from './scheduler.ts';
+import {
+  type EventDraft,
+  emptyStep,
+  eventRow,
+  isPipelineTerminal,
+  type PipelineEventType,
+  parseSteps,
+  pipelineRunTopic,
+  type StepRecord,
+} from './events.ts';
+import { type StepError, StepStatuses, schedule } from './scheduler.ts';
 import type { FinishedStepRun } from './store.ts';
 
 /** Steps of one pipeline run executing at once; the rest wait for a free slot. */
 export const MAX_PARALLEL_STEPS = 8;
 const MAX_RACES = 5;
 const MAX_CACHED_ROWS = 1_000;
-
-export interface StepRecord extends StepState {
-  /** every run started for this step, oldest first */
-  run_ids: string[];
-  /** the run of the current (or last) attempt */
-  run_id: string | null;
-  started_at: number | null;
-  completed_at: number | null;
-}
-
-export const PipelineRunStatusList = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'timed_out',
-] as const;
-export const isPipelineTerminal = (s: string) =>
-  s === 'completed' || s === 'failed' || s === 'cancelled' || s === 'timed_out';
-
-export const PipelineEventTypes = [
-  'pipeline.created',
-  'pipeline.started',
-  'pipeline.step.started',
-  'pipeline.step.completed',
-  'pipeline.step.failed',
-  'pipeline.step.retry_scheduled',
-  'pipeline.step.skipped',
-  'pipeline.step.cancelled',
-  'pipeline.completed',
-  'pipeline.failed',
-  'pipeline.cancelled',
-  'pipeline.timed_out',
-] as const;
-export type PipelineEventType = (typeof PipelineEventTypes)[number];
-export const isPipelineTerminalEvent = (type: string) =>
-  type === 'pipeline.completed' ||
-  type === 'pipeline.failed' ||
-  type === 'pipeline.cancelled' ||
-  type === 'pipeline.timed_out';
-
-export interface PipelineEvent {
-  type: PipelineEventType;
-  sequence_number: number;
-  pipeline_run_id: string;
-  created_at: string;
-  step_id?: string;
-  run_id?: string;
-  attempt?: number;
-  output?: unknown;
-  error?: unknown;
-  reason?: string;
-  upstream?: string;
-  retry_at?: string;
-  /** created and terminal events carry the pipeline run as it stands */
-  pipeline_run?: unknown;
-}
-type EventDraft = Omit<PipelineEvent, 'sequence_number' | 'pipeline_run_id' | 'created_at'>;
-
-export const pipelineRunTopic = (id: string) => `prun:${id}`;
-
-export function eventRow(id: string, seq: number, at: number, draft: EventDraft): PipelineRunEventRow {
-  const event: PipelineEvent = {
-    ...draft,
-    sequence_number: seq,
-    pipeline_run_id: id,
-    created_at: iso(at)!,
-  };
-  return { pipeline_run_id: id, seq, type: draft.type, data: JSON.stringify(event), created_at: at };
-}
-
-export function parseSteps(row: PipelineRunRow): Record<string, StepRecord> {
-  return JSON.parse(row.steps) as Record<string, StepRecord>;
-}
-
-export function emptyStep(): StepRecord {
-  return {
-    status: StepStatuses.pending,
-    attempts: 0,
-    run_ids: [],
-    run_id: null,
-    output: null,
-    error: null,
-    started_at: null,
-    completed_at: null,
-  };
-}
 
 export interface PipelineEngineDeps {
   db: Db;

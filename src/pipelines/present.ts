@@ -1,7 +1,7 @@
 import { iso } from '../clock.ts';
 import type { PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { PipelineDefinition } from './definition.ts';
-import { emptyStep, parseSteps } from './engine.ts';
+import { emptyStep, parseSteps } from './events.ts';
 
 export function toPipeline(row: PipelineRow) {
   const def = JSON.parse(row.definition) as PipelineDefinition;

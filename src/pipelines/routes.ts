@@ -5,7 +5,7 @@ import { IdParams, ListQuery, list, listOf, withErrors } from '../http/schemas.t
 import { followEvents, openSse, resumeFrom, type SseStream } from '../http/sse.ts';
 import type { Resources } from '../resources.ts';
 import { EventsQuery } from '../runs/schema.ts';
-import { isPipelineTerminalEvent, type PipelineEvent } from './engine.ts';
+import { isPipelineTerminalEvent, type PipelineEvent } from './events.ts';
 import {
   CreatePipeline,
   ListPipelineRunsQuery,

@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
-import { PipelineRunStatusList } from './engine.ts';
+import { PipelineRunStatusList } from './events.ts';
 
 const any = (description: string) => Type.Unknown({ description });
 

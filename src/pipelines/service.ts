@@ -16,15 +16,15 @@ import type { PageParams } from '../infra/db/paginate.ts';
 import type { JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { type PipelineDefinition, validateDefinition } from './definition.ts';
+import type { PipelineEngine } from './engine.ts';
 import {
   emptyStep,
   eventRow,
   isPipelineTerminal,
   isPipelineTerminalEvent,
-  type PipelineEngine,
   type PipelineEvent,
   pipelineRunTopic,
-} from './engine.ts';
+} from './events.ts';
 import type { InputValidator } from './input-schema.ts';
 import { toPipeline, toPipelineRun } from './present.ts';
 import type { PipelineRunFilters, PipelineStore } from './store.ts';
