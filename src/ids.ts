@@ -18,6 +18,7 @@ export const IdPrefixes = {
   run: 'run',
   pipeline: 'pl',
   pipelineRun: 'prun',
+  pipelineSchedule: 'sch',
   alert: 'alr',
   alertEvent: 'alrev',
   webhookDelivery: 'whdel',

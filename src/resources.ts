@@ -50,6 +50,8 @@ import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
 import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
+import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
+import { createScheduleStore } from './schedules/store.ts';
 
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
@@ -228,6 +230,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     checkTools: connectors.checkRunTools,
   });
+  const schedules = createScheduleService({
+    store: createScheduleStore(db),
+    pipelines,
+    principalForKey: (keyId) => auth.principalForKey(keyId),
+    queue,
+    ids,
+    clock,
+    audit,
+    transaction: (fn) => db.kysely.transaction().execute(fn),
+  });
   const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
   // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.
   const alertStore = createAlertStore(db.kysely);
@@ -266,7 +278,17 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       counters.internalErrors++;
     },
   });
-  const allServices = { ...services, deployments, pipelines, connectors, metrics, guardrails, alerts, audit };
+  const allServices = {
+    ...services,
+    deployments,
+    pipelines,
+    schedules,
+    connectors,
+    metrics,
+    guardrails,
+    alerts,
+    audit,
+  };
 
   const resources = {
     config,
@@ -295,6 +317,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
           deployment: (job) => allServices.deployments.handle(job),
           pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
           [WEBHOOK_JOB]: (job, signal) => webhooks.handle(job, signal),
+          [SCHEDULE_JOB]: (job) => schedules.fire(job),
         },
         // what a job stood for ends failed when its handler keeps failing (queue.ts, GiveUp)
         {

@@ -77,6 +77,24 @@ export function createApiKeyStore(db: Kysely<Database>) {
         ])
         .where('s.hash', '=', hash)
         .executeTakeFirst(),
+    /** A key by id with what a principal needs (no secret): for work done later on its behalf. */
+    findById: (keyId: string) =>
+      db
+        .selectFrom('api_keys as k')
+        .innerJoin('organizations as o', 'o.id', 'k.org_id')
+        .select([
+          'k.id as key_id',
+          'k.scopes',
+          'k.revoked_at',
+          'k.is_demo',
+          'k.last_used_at',
+          'o.id as org_id',
+          'o.plan',
+          'o.rate_limit_rpm',
+          'o.rate_limit_burst',
+        ])
+        .where('k.id', '=', keyId)
+        .executeTakeFirst(),
   };
 }
 export type ApiKeyStore = ReturnType<typeof createApiKeyStore>;

@@ -250,6 +250,16 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
     },
 
     /**
+     * The principal of an API key by id, for work done later on its behalf (a schedule's tick);
+     * null once the key is revoked or gone.
+     */
+    async principalForKey(keyId: string): Promise<Principal | null> {
+      const row = await keys.findById(keyId);
+      if (!row || row.revoked_at !== null) return null;
+      return principalOf({ ...row, hash: '', expires_at: null });
+    },
+
+    /**
      * A request with no Authorization header but a Cookie header: the browser session cookie, or the
      * usual 401 missing_api_key when the cookie is not there. Cross-site checks are the gateway's.
      */

@@ -14,6 +14,7 @@ import { organizationRoutes } from '../organizations/routes.ts';
 import { pipelineRoutes } from '../pipelines/routes.ts';
 import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
+import { scheduleRoutes } from '../schedules/routes.ts';
 
 /** Every resource's routes, each an encapsulated plugin under /v2; ops endpoints outside it. */
 export async function registerRoutes(app: FastifyInstance, resources: Resources) {
@@ -46,6 +47,7 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
   await app.register(agentRoutes(resources), { prefix: '/v2' });
   await app.register(runRoutes(resources), { prefix: '/v2' });
   await app.register(pipelineRoutes(resources), { prefix: '/v2' });
+  await app.register(scheduleRoutes(resources), { prefix: '/v2' });
   await app.register(deploymentRoutes(resources), { prefix: '/v2' });
   await app.register(alertRoutes(resources), { prefix: '/v2' });
   await app.register(connectorRoutes(resources), { prefix: '/v2' });

@@ -49,6 +49,7 @@ export function toPipelineRun(row: PipelineRunRow) {
     error: row.error === null ? null : (JSON.parse(row.error) as Record<string, unknown>),
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     tokens_used: row.tokens_used,
+    trigger: row.triggered_by ? (JSON.parse(row.triggered_by) as Record<string, unknown>) : { type: 'api' },
     latency_ms: row.completed_at === null ? null : row.completed_at - row.created_at,
     created_at: iso(row.created_at)!,
     started_at: iso(row.started_at),

@@ -85,6 +85,14 @@ export const PipelineRun = Type.Object(
     error: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.String()),
     tokens_used: Type.Integer(),
+    trigger: Type.Object(
+      {
+        type: Type.Union([Type.Literal('api'), Type.Literal('schedule')]),
+        schedule_id: Type.Optional(Type.String()),
+        scheduled_for: Type.Optional(Timestamp),
+      },
+      { description: 'What started the run: the API, or a schedule’s tick (`scheduled_for`)' },
+    ),
     latency_ms: Type.Union([Type.Integer(), Type.Null()]),
     created_at: Timestamp,
     started_at: NullableTimestamp,

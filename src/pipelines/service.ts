@@ -4,6 +4,7 @@
  * was triggered with), triggers (the run row and its first `pipeline` job in one transaction),
  * reads, cancel and event replay. Execution is the engine's (engine.ts).
  */
+import type { Kysely } from 'kysely';
 import type { AgentService } from '../agents/service.ts';
 import { type AuditRecorder, audited, givenFields } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -13,7 +14,7 @@ import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
-import type { JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
+import type { Database, JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { type PipelineDefinition, validateDefinition } from './definition.ts';
 import type { PipelineEngine } from './engine.ts';
@@ -68,6 +69,17 @@ export function createPipelineService(deps: PipelineServiceDeps) {
     return row;
   }
 
+  /** The pipeline a trigger with this input would start: 404 if it is gone, 422 if the input does not fit. */
+  async function checkTrigger(orgId: string, pipelineId: string, input: unknown) {
+    const pipeline = await mustGet(orgId, pipelineId);
+    const def = JSON.parse(pipeline.definition) as PipelineDefinition;
+    if (def.input_schema !== undefined) {
+      const issue = inputValidator.validate(def.input_schema, input ?? {});
+      if (issue) throw unprocessable(issue.code, issue.message, issue.param);
+    }
+    return { pipeline, def };
+  }
+
   /** Validates a full definition body, then that every agent it names exists for this org. */
   async function check(orgId: string, body: unknown): Promise<PipelineDefinition> {
     const result = validateDefinition(body, { inputValidator });
@@ -80,6 +92,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
   }
 
   return {
+    checkTrigger,
     async create(orgId: string, body: unknown) {
       const def = await check(orgId, body);
       const now = clock.now();
@@ -159,9 +172,21 @@ export function createPipelineService(deps: PipelineServiceDeps) {
       return { id, object: 'pipeline' as const, deleted: true };
     },
 
-    async trigger(principal: Principal, pipelineId: string, body: TriggerInput) {
-      const pipeline = await mustGet(principal.orgId, pipelineId);
-      const def = JSON.parse(pipeline.definition) as PipelineDefinition;
+    /**
+     * `options.triggeredBy` records what started the run (a schedule's tick; absent: the API), and
+     * `options.within` runs inside the run's own transaction: a schedule claims its tick there, so
+     * a tick and its run commit together or not at all.
+     */
+    async trigger(
+      principal: Principal,
+      pipelineId: string,
+      body: TriggerInput,
+      options: {
+        triggeredBy?: Record<string, unknown>;
+        within?: (trx: Kysely<Database>, run: { id: string }) => Promise<void>;
+      } = {},
+    ) {
+      const { pipeline, def } = await checkTrigger(principal.orgId, pipelineId, body.input);
       if (deps.checkTools) {
         for (const agentId of new Set(def.steps.map((s) => s.agent_id))) {
           const agent = await agents.row(principal.orgId, agentId).catch(() => null);
@@ -169,10 +194,6 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         }
       }
       const input = body.input ?? {};
-      if (def.input_schema !== undefined) {
-        const issue = inputValidator.validate(def.input_schema, input);
-        if (issue) throw unprocessable(issue.code, issue.message, issue.param);
-      }
       const now = clock.now();
       const row: PipelineRunRow = {
         id: ids('prun'),
@@ -193,6 +214,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         created_at: now,
         started_at: null,
         completed_at: null,
+        triggered_by: options.triggeredBy ? JSON.stringify(options.triggeredBy) : null,
       };
       const run = toPipelineRun(row);
       // The first pass (the root steps' runs) commits with the run itself; when it is anything but
@@ -205,6 +227,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
       try {
         await db.kysely.transaction().execute(async (trx) => {
           await store.insertRun(trx, row);
+          await options.within?.(trx, row);
           await store.insertEvents(trx, [
             eventRow(row.id, 1, now, { type: 'pipeline.created', pipeline_run: run }),
           ]);

@@ -191,6 +191,8 @@ export interface PipelineRunRow {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
+  /** JSON `{type: "schedule", schedule_id, scheduled_for}`; null for a run triggered through the API */
+  triggered_by?: string | null;
 }
 
 export interface PipelineRunEventRow {
@@ -368,6 +370,8 @@ export interface Database {
   jobs: JobRow;
   pipelines: PipelineRow;
   pipeline_runs: PipelineRunRow;
+  pipeline_schedules: PipelineScheduleRow;
+  schedule_fires: ScheduleFireRow;
   pipeline_run_events: PipelineRunEventRow;
   deployments: DeploymentRow;
   deployment_logs: DeploymentLogRow;
@@ -380,4 +384,32 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryRow;
   audit_logs: AuditLogRow;
   audit_heads: AuditHeadRow;
+}
+
+export interface PipelineScheduleRow {
+  id: string;
+  org_id: string;
+  pipeline_id: string;
+  /** the key that created it: its runs act for that key, and stop when it is revoked */
+  api_key_id: string;
+  cron: string;
+  timezone: string;
+  input: string;
+  metadata: string;
+  enabled: number;
+  /** the next tick to fire (ms); null while paused */
+  next_run_at: number | null;
+  paused_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ScheduleFireRow {
+  schedule_id: string;
+  scheduled_for: number;
+  pipeline_run_id: string | null;
+  /** JSON `{code, message}` when the tick could not start a run */
+  error: string | null;
+  fired_at: number;
 }

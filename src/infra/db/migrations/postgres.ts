@@ -217,4 +217,24 @@ CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, channel, 
 ALTER TABLE session_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token';
 `,
   },
+  {
+    id: 14,
+    name: 'pipeline_schedules',
+    // A schedule fires pipeline runs on a cron in a time zone. schedule_fires' primary key is the
+    // exactly-once guard: a tick is claimed in the transaction that creates its pipeline run.
+    sql: `
+CREATE TABLE pipeline_schedules (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, api_key_id TEXT NOT NULL,
+  cron TEXT NOT NULL, timezone TEXT NOT NULL, input TEXT NOT NULL, metadata TEXT NOT NULL,
+  enabled INTEGER NOT NULL, next_run_at BIGINT, paused_reason TEXT,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT
+);
+CREATE INDEX pipeline_schedules_pipeline ON pipeline_schedules (org_id, pipeline_id, id);
+CREATE TABLE schedule_fires (
+  schedule_id TEXT COLLATE "C" NOT NULL, scheduled_for BIGINT NOT NULL, pipeline_run_id TEXT, error TEXT,
+  fired_at BIGINT NOT NULL, PRIMARY KEY (schedule_id, scheduled_for)
+);
+ALTER TABLE pipeline_runs ADD COLUMN triggered_by TEXT;
+`,
+  },
 ];
