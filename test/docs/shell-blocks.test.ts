@@ -19,12 +19,19 @@ import { documentationFiles, type ShellBlock, shellBlocks } from './markdown-blo
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** The user's environment, minus any AIRMY_* setting of the machine running the tests. */
+/**
+ * The user's environment: no AIRMY_* setting of the machine running the tests, and no npm-run
+ * additions (node_modules/.bin on PATH would give the blocks a `node` a reader's shell has not).
+ */
 function userEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('AIRMY_') && !k.startsWith('npm_')) env[k] = v;
   }
+  env.PATH = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => !dir.includes(`${path.sep}node_modules${path.sep}`))
+    .join(path.delimiter);
   return env;
 }
 
