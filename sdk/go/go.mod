@@ -1,0 +1,3 @@
+module github.com/airmy/airmy-go
+
+go 1.19
