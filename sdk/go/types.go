@@ -208,7 +208,7 @@ type PipelineRun struct {
 type PipelineRunStep struct {
 	ID          string                `json:"id"`
 	Status      PipelineRunStepStatus `json:"status"`
-	RunIds      []string              `json:"run_ids"`
+	RunIDs      []string              `json:"run_ids"`
 	Attempts    int64                 `json:"attempts"`
 	Output      json.RawMessage       `json:"output"`
 	Error       *PipelineRunStepError `json:"error"`

@@ -454,7 +454,7 @@ func splitWords(s string) []string {
 	return words
 }
 
-var initialisms = map[string]string{"id": "ID", "url": "URL", "api": "API", "ip": "IP", "http": "HTTP", "json": "JSON", "ca": "CA"}
+var initialisms = map[string]string{"id": "ID", "ids": "IDs", "url": "URL", "api": "API", "ip": "IP", "http": "HTTP", "json": "JSON", "ca": "CA"}
 
 func goName(s string) string {
 	var b strings.Builder
