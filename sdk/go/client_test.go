@@ -147,9 +147,18 @@ func TestListIteratesMoreThanTwoPages(t *testing.T) {
 	if err != nil || len(first.Data) != 2 || !first.HasMore || first.Data[0].ID != seen[0] {
 		t.Fatalf("first page: %+v %v", first, err)
 	}
+	// The page itself iterates to the end of the list, in the same order.
+	var fromPage []string
+	for first.Next() {
+		fromPage = append(fromPage, first.Current().ID)
+	}
+	if first.Err() != nil || strings.Join(fromPage, ",") != strings.Join(seen, ",") {
+		t.Fatalf("page iteration: %v %v, want %v", fromPage, first.Err(), seen)
+	}
 }
 
 func TestErrorClasses(t *testing.T) {
+	t.Parallel()
 	c, ctx := newClient(t), testContext(t)
 
 	t.Run("400 bad request", func(t *testing.T) {
@@ -186,7 +195,7 @@ func TestErrorClasses(t *testing.T) {
 		}
 	})
 	t.Run("409 in flight and 422 reused idempotency key", func(t *testing.T) {
-		agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockLatencyMs: airmy.Int(1500)})
+		agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockLatencyMs: airmy.Int(3000)})
 		key := "sdk-go-" + agent.ID
 		params := airmy.RunNewParams{AgentID: agent.ID, Input: map[string]any{"query": "slow"}}
 		first := make(chan error, 1)

@@ -11,12 +11,15 @@ import (
 )
 
 // Page is one page of a list: {"object": "list", "data": [...], "has_more": bool}. GetNextPage
-// fetches the one after it; ListAutoPaging methods walk all of them.
+// fetches the one after it. A page is also an iterator over every item from it to the end of the
+// list (Next/Current/Err, fetching with the context of the List call), as ListAutoPaging is.
 type Page[T any] struct {
 	Object  string
 	Data    []T
 	HasMore bool
 
+	ctx    context.Context
+	it     *Iter[T]
 	client *Client
 	path   string
 	query  url.Values
@@ -47,7 +50,7 @@ func getPage[T any](ctx context.Context, c *Client, path string, query url.Value
 	if err := c.do(ctx, request{method: "GET", path: path, query: query}, &raw, opts); err != nil {
 		return nil, err
 	}
-	page := &Page[T]{Object: raw.Object, HasMore: raw.HasMore, Data: make([]T, len(raw.Data)), client: c, path: path, query: query, opts: opts}
+	page := &Page[T]{Object: raw.Object, HasMore: raw.HasMore, Data: make([]T, len(raw.Data)), ctx: ctx, client: c, path: path, query: query, opts: opts}
 	for i, item := range raw.Data {
 		if err := json.Unmarshal(item, &page.Data[i]); err != nil {
 			return nil, fmt.Errorf("airmy: decoding an item of %s: %w", path, err)
@@ -65,6 +68,31 @@ func getPage[T any](ctx context.Context, c *Client, path string, query url.Value
 		}
 	}
 	return page, nil
+}
+
+// Next moves to the next item of the list, from this page's first on; see Iter.
+func (p *Page[T]) Next() bool {
+	if p.it == nil {
+		p.it = &Iter[T]{ctx: p.ctx, page: p}
+	}
+	return p.it.Next()
+}
+
+// Current is the item Next moved to.
+func (p *Page[T]) Current() T {
+	if p.it == nil {
+		var zero T
+		return zero
+	}
+	return p.it.Current()
+}
+
+// Err is the error that stopped Next, nil when it reached the end of the list.
+func (p *Page[T]) Err() error {
+	if p.it == nil {
+		return nil
+	}
+	return p.it.Err()
 }
 
 // Iter walks every item of a list, fetching pages as it goes:

@@ -18,7 +18,7 @@ func TestStreamResumesAfterTheConnectionIsCut(t *testing.T) {
 	t.Parallel()
 	c, ctx := newClient(t), testContext(t)
 	reply := strings.Repeat("streamed tokens arrive one by one ", 6)
-	agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockReply: airmy.String(reply), MockChunkSize: airmy.Int(8), MockLatencyMs: airmy.Int(1200)})
+	agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockReply: airmy.String(reply), MockChunkSize: airmy.Int(8), MockLatencyMs: airmy.Int(2000)})
 	p := startProxy(t, srv.addr)
 	viaProxy := newClient(t, option.WithBaseURL(p.URL()))
 
@@ -76,7 +76,7 @@ func TestStreamResumesAfterTheConnectionIsCut(t *testing.T) {
 func TestResetAfterAcceptIsRetriedIntoTheSameRun(t *testing.T) {
 	t.Parallel()
 	c, ctx := newClient(t), testContext(t)
-	agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockReply: airmy.String("exactly once"), MockLatencyMs: airmy.Int(800)})
+	agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockReply: airmy.String("exactly once"), MockLatencyMs: airmy.Int(3000)})
 	p := startProxy(t, srv.addr)
 	rec := newRecorder(t)
 	viaProxy, err := airmy.NewClient(option.WithAPIKey(srv.key), option.WithBaseURL(p.URL()),

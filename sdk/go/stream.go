@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,6 +86,9 @@ func (s *Stream) Next() bool {
 			s.Close()
 			return false
 		}
+		if ev.SequenceNumber == 0 && msg.id != "" {
+			ev.SequenceNumber, _ = strconv.ParseInt(msg.id, 10, 64)
+		}
 		if s.seen && ev.SequenceNumber <= s.lastSeq {
 			continue // replayed after a resume: already yielded
 		}
@@ -126,7 +130,7 @@ func (s *Stream) Close() error {
 func (s *Stream) connect() bool {
 	var res *http.Response
 	var err error
-	if s.open != nil && !s.seen && s.drops == 0 {
+	if s.open != nil && !s.seen && s.drops == 0 && s.runID == "" {
 		res, err = s.open()
 	} else {
 		r := s.follow(s)
@@ -140,6 +144,21 @@ func (s *Stream) connect() bool {
 		s.err = err
 		s.done = true
 		return false
+	}
+	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt == "application/json" {
+		// A retried streamed POST answered from the idempotency store: the finished run as JSON.
+		// Follow its events from the start instead, so the caller still sees every one.
+		var run struct {
+			ID string `json:"id"`
+		}
+		err := json.NewDecoder(res.Body).Decode(&run)
+		res.Body.Close()
+		if err != nil || run.ID == "" {
+			s.err, s.done = fmt.Errorf("airmy: a JSON answer where a stream was expected"), true
+			return false
+		}
+		s.runID = run.ID
+		return s.connect()
 	}
 	s.body = res.Body
 	s.dec = newSSEDecoder(res.Body)
