@@ -17,9 +17,9 @@ import (
 )
 
 // newClient is a client of the test server with the all-scopes key; opts come after the defaults.
-func newClient(t *testing.T, opts ...option.RequestOption) *airmy.Client {
+func newClient(t *testing.T, s *server, opts ...option.RequestOption) *airmy.Client {
 	t.Helper()
-	base := []option.RequestOption{option.WithAPIKey(srv.key), option.WithBaseURL(srv.baseURL), option.WithCAFile(srv.caFile)}
+	base := []option.RequestOption{option.WithAPIKey(s.key), option.WithBaseURL(s.baseURL), option.WithCAFile(s.caFile)}
 	c, err := airmy.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +66,9 @@ type recorder struct {
 	rt  http.RoundTripper
 }
 
-func newRecorder(t *testing.T) *recorder {
+func newRecorder(t *testing.T, s *server) *recorder {
 	t.Helper()
-	pem, err := os.ReadFile(srv.caFile)
+	pem, err := os.ReadFile(s.caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
