@@ -283,3 +283,27 @@ func call[T any](ctx context.Context, c *Client, r request, opts []option.Reques
 	}
 	return &out, nil
 }
+
+// marshalWithExtra encodes v and adds the keys of extra that v does not have (for params whose
+// schema takes fields beyond the named ones).
+func marshalWithExtra(v any, extra map[string]any) ([]byte, error) {
+	named, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return named, err
+	}
+	var merged map[string]json.RawMessage
+	if err := json.Unmarshal(named, &merged); err != nil {
+		return nil, err
+	}
+	for k, x := range extra {
+		if _, taken := merged[k]; taken {
+			continue
+		}
+		raw, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		merged[k] = raw
+	}
+	return json.Marshal(merged)
+}

@@ -923,6 +923,14 @@ type GuardrailPolicyNewParamsRule struct {
 	Action string `json:"action"`
 	// input, output or both (default depends on the kind)
 	ApplyTo *string `json:"apply_to,omitempty"`
+	// Extra holds fields beyond the named ones, sent alongside them
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON sends the named fields and those of Extra.
+func (p GuardrailPolicyNewParamsRule) MarshalJSON() ([]byte, error) {
+	type plain GuardrailPolicyNewParamsRule
+	return marshalWithExtra(plain(p), p.Extra)
 }
 
 // GuardrailPolicyUpdateParams holds the parameters of PATCH /v2/guardrails/policies/{id} (updateGuardrailPolicy).
@@ -948,6 +956,14 @@ type GuardrailPolicyUpdateParamsRule struct {
 	Action string `json:"action"`
 	// input, output or both (default depends on the kind)
 	ApplyTo *string `json:"apply_to,omitempty"`
+	// Extra holds fields beyond the named ones, sent alongside them
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON sends the named fields and those of Extra.
+func (p GuardrailPolicyUpdateParamsRule) MarshalJSON() ([]byte, error) {
+	type plain GuardrailPolicyUpdateParamsRule
+	return marshalWithExtra(plain(p), p.Extra)
 }
 
 // GuardrailPolicyDeleteResponse is the answer of DELETE /v2/guardrails/policies/{id} (deleteGuardrailPolicy).

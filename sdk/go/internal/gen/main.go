@@ -237,7 +237,17 @@ type field struct {
 func (g *generator) namedStruct(name string, s *object, what, description string) {
 	slot := g.reserve()
 	fields := g.structFields(name, s)
+	open := s.get("additionalProperties") == true || s.obj("additionalProperties") != nil
+	if open && g.inParams {
+		// An object with named fields that takes others too: they go in Extra, merged on encoding.
+		fields = append(fields, field{name: "Extra", typ: "map[string]any", tag: `json:"-"`,
+			doc: "Extra holds fields beyond the named ones, sent alongside them"})
+	}
 	g.emitStruct(slot, name, what, description, fields)
+	if open && g.inParams {
+		fmt.Fprintf(slot, "// MarshalJSON sends the named fields and those of Extra.\n"+
+			"func (p %s) MarshalJSON() ([]byte, error) {\n\ttype plain %s\n\treturn marshalWithExtra(plain(p), p.Extra)\n}\n\n", name, name)
+	}
 }
 
 // reserve keeps a place for a declaration, so that it comes before the nested types it emits.
