@@ -10,7 +10,8 @@
 // Mapping: required and not nullable → T; nullable or optional → *T (maps, slices and raw JSON
 // stay as they are, nil meaning absent or null); optional fields get omitempty; date-time →
 // time.Time; a free-form object → map[string]any; a value of any type → json.RawMessage in
-// responses and any in params; a string enum of a component → a named string type with constants.
+// responses and any in params; a string enum of a component → a named string type with constants;
+// a params object that takes extra fields → an Extra map, merged into it by a MarshalJSON.
 package main
 
 import (
