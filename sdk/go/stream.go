@@ -80,6 +80,9 @@ func (s *Stream) Next() bool {
 			s.Close()
 			return false
 		}
+		if len(bytes.TrimSpace(msg.data)) == 0 {
+			continue // an empty data field carries no event
+		}
 		var ev Event
 		if err := json.Unmarshal(msg.data, &ev); err != nil {
 			s.err = fmt.Errorf("airmy: decoding a stream event: %w", err)
