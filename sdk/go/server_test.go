@@ -198,10 +198,11 @@ var (
 // awaitListening reads the server's output until it prints its URL and CA file; the output keeps
 // being read afterwards (shown with -v) so that the server never blocks on a full pipe.
 func (s *server) awaitListening(out io.Reader, timeout time.Duration) error {
-	ready := make(chan struct{})
+	ready, ended := make(chan struct{}), make(chan struct{})
 	var seen strings.Builder
 	var mu sync.Mutex
 	go func() {
+		defer close(ended) // the server's output closed: it exited
 		sc := bufio.NewScanner(out)
 		var baseURL, addr, ca string
 		announced := false
@@ -232,6 +233,10 @@ func (s *server) awaitListening(out io.Reader, timeout time.Duration) error {
 	select {
 	case <-ready:
 		return nil
+	case <-ended:
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("the %s server exited before listening:\n%s", s.name, seen.String())
 	case <-time.After(timeout):
 		mu.Lock()
 		defer mu.Unlock()
