@@ -1,0 +1,1017 @@
+"""Types of the AIRMY API, generated from sdk/openapi.json by scripts/generate_types.py.
+
+Do not edit: run sdk/python/generate.sh (or sdk/generate.sh) to regenerate.
+Responses are plain dicts at runtime; these TypedDicts describe their keys for type checkers.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+
+
+class _ErrorErrorRequired(TypedDict):
+    type: str
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorError(_ErrorErrorRequired, total=False):
+    param: str
+
+
+class Error(TypedDict):
+    """The error envelope every non-2xx answer carries"""
+
+    error: ErrorError
+
+
+class OrganizationLimits(TypedDict):
+    requests_per_minute: int
+    burst: int
+
+
+class Organization(TypedDict):
+    id: str
+    object: Literal["organization"]
+    name: str
+    plan: str
+    limits: OrganizationLimits
+    created_at: str
+
+
+class ApiKey(TypedDict):
+    id: str
+    object: Literal["api_key"]
+    name: str
+    redacted_value: str
+    scopes: List[str]
+    created_at: str
+    last_used_at: Optional[str]
+    revoked_at: Optional[str]
+
+
+class _ApiKeyWithSecretRequired(TypedDict):
+    id: str
+    object: Literal["api_key"]
+    name: str
+    redacted_value: str
+    scopes: List[str]
+    created_at: str
+    last_used_at: Optional[str]
+    revoked_at: Optional[str]
+    secret: str
+    """Shown once. Store it now."""
+
+
+class ApiKeyWithSecret(_ApiKeyWithSecretRequired, total=False):
+    previous_secret_expires_at: str
+
+
+class SessionToken(TypedDict):
+    id: str
+    object: Literal["session_token"]
+    token: str
+    scopes: List[str]
+    expires_at: str
+
+
+class BrowserSession(TypedDict):
+    """The session's secret is never in the body: it is only in the `__Host-airmy_session` cookie (HttpOnly)"""
+
+    id: str
+    object: Literal["browser_session"]
+    scopes: List[str]
+    expires_at: str
+
+
+class _AgentSmokeTestRequired(TypedDict):
+    input: Dict[str, Any]
+
+
+class AgentSmokeTest(_AgentSmokeTestRequired, total=False):
+    expect: str
+
+
+class _AgentRequired(TypedDict):
+    id: str
+    object: Literal["agent"]
+    name: str
+    description: Optional[str]
+    model: str
+    instructions: Optional[str]
+    parameters: Dict[str, Any]
+    tools: List[str]
+    guardrails: Optional[str]
+    metadata: Dict[str, str]
+    smoke_test: Optional[AgentSmokeTest]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class Agent(_AgentRequired, total=False):
+    deleted_at: Optional[str]
+
+
+class RunError(TypedDict):
+    code: str
+    message: str
+
+
+class RunUsage(TypedDict):
+    input_tokens: int
+    output_tokens: int
+
+
+class RunToolCallError(TypedDict):
+    code: str
+    message: str
+
+
+class _RunToolCallRequired(TypedDict):
+    id: str
+    name: str
+    input: Any
+    duration_ms: int
+
+
+class RunToolCall(_RunToolCallRequired, total=False):
+    output: Any
+    error: RunToolCallError
+
+
+class RunGuardrail(TypedDict):
+    rule: str
+    action: Literal["block", "redact", "flag"]
+    count: int
+
+
+class Run(TypedDict):
+    id: str
+    object: Literal["run"]
+    agent_id: str
+    deployment_id: Optional[str]
+    status: Literal["queued", "running", "completed", "failed", "cancelled", "timed_out", "expired"]
+    model: str
+    input: Dict[str, Any]
+    output: Optional[Dict[str, Any]]
+    error: Optional[RunError]
+    latency_ms: Optional[int]
+    tokens_used: int
+    usage: RunUsage
+    metadata: Dict[str, str]
+    pipeline_run_id: Optional[str]
+    step_id: Optional[str]
+    tool_calls: List[RunToolCall]
+    """Tools the model called, in order: each with its output, or the error the model saw"""
+    guardrails: List[RunGuardrail]
+    """Guardrail rules that matched the input or output: what they did and how often"""
+    created_at: str
+    started_at: Optional[str]
+    completed_at: Optional[str]
+
+
+class Pipeline(TypedDict):
+    id: str
+    object: Literal["pipeline"]
+    name: str
+    description: Optional[str]
+    version: int
+    input_schema: Any
+    steps: List[Dict[str, Any]]
+    output: Any
+    timeout_ms: Optional[int]
+    metadata: Dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class PipelineRunStepError(TypedDict):
+    code: str
+    message: str
+
+
+class PipelineRunStep(TypedDict):
+    id: str
+    status: Literal["pending", "running", "completed", "failed", "skipped", "cancelled"]
+    run_ids: List[str]
+    attempts: int
+    output: Any
+    error: Optional[PipelineRunStepError]
+    started_at: Optional[str]
+    completed_at: Optional[str]
+
+
+class PipelineRun(TypedDict):
+    id: str
+    object: Literal["pipeline_run"]
+    pipeline_id: str
+    pipeline_version: int
+    status: Literal["queued", "running", "completed", "failed", "cancelled", "timed_out"]
+    input: Any
+    output: Any
+    steps: List[PipelineRunStep]
+    error: Optional[Dict[str, Any]]
+    metadata: Dict[str, str]
+    tokens_used: int
+    latency_ms: Optional[int]
+    created_at: str
+    started_at: Optional[str]
+    completed_at: Optional[str]
+
+
+class DeploymentConfig(TypedDict):
+    """The agent’s configuration frozen when the deployment was created"""
+
+    name: str
+    model: str
+    instructions: Optional[str]
+    parameters: Dict[str, Any]
+    tools: List[str]
+    guardrails: Optional[str]
+    smoke_test: Optional[Dict[str, Any]]
+    agent_version: int
+
+
+class Deployment(TypedDict):
+    id: str
+    object: Literal["deployment"]
+    agent_id: str
+    environment: str
+    version: int
+    status: Literal["pending", "validating", "active", "failed", "superseded", "rolled_back"]
+    config: DeploymentConfig
+    """The agent’s configuration frozen when the deployment was created"""
+    previous_deployment_id: Optional[str]
+    description: Optional[str]
+    created_at: str
+    activated_at: Optional[str]
+    failed_reason: Optional[str]
+    metadata: Dict[str, str]
+
+
+class DeploymentLogLine(TypedDict):
+    sequence_number: int
+    ts: str
+    level: Literal["info", "warn", "error"]
+    step: str
+    message: str
+
+
+class AlertChannel(TypedDict):
+    type: Literal["webhook"]
+    url: str
+    secret_set: bool
+    """Whether deliveries are signed (the secret is never returned)"""
+
+
+Alert = TypedDict("Alert", {"id": "str", "object": "Literal['alert']", "name": "str", "metric": "str", "stat": "str", "filters": "Dict[str, str]", "comparator": "Literal['gt', 'gte', 'lt', 'lte']", "threshold": "float", "window": "str", "for": "str", "cooldown": "str", "channels": "List[AlertChannel]", "enabled": "bool", "state": "Literal['ok', 'pending', 'firing', 'resolved']", "state_since": "Optional[str]", "last_value": "Optional[float]", "last_evaluated_at": "Optional[str]", "created_at": "str", "updated_at": "str"})
+
+
+class AlertEventDelivery(TypedDict):
+    id: str
+    object: Literal["webhook_delivery"]
+    channel: int
+    """Index of the channel in the rule"""
+    url: str
+    attempt: int
+    outcome: Literal["success", "http_error", "timeout", "network_error", "blocked"]
+    status_code: Optional[int]
+    error: Optional[str]
+    duration_ms: int
+    next_retry_at: Optional[str]
+    created_at: str
+
+
+class AlertEvent(TypedDict):
+    id: str
+    """Also the AIRMY-Event-Id header and the body’s `id`: deduplicate on it"""
+    object: Literal["alert_event"]
+    alert_id: str
+    state: Literal["firing", "resolved"]
+    value: Optional[float]
+    threshold: float
+    notified: bool
+    """false when the cooldown suppressed the notification"""
+    created_at: str
+    deliveries: List[AlertEventDelivery]
+    """Every delivery attempt, oldest first"""
+
+
+class Connector(TypedDict):
+    id: str
+    """conn_… for your connectors; the name for built-ins"""
+    object: Literal["connector"]
+    name: str
+    kind: Literal["http", "mcp", "builtin"]
+    public: bool
+    """true for built-ins; your connectors are private to your organization"""
+    description: Optional[str]
+    url: Optional[str]
+    method: Optional[str]
+    input_schema: Optional[Dict[str, Any]]
+    headers: Dict[str, str]
+    secrets: List[str]
+    """The names of the stored secrets (values are never returned)"""
+    metadata: Dict[str, str]
+    created_at: Optional[str]
+    updated_at: Optional[str]
+
+
+class _GuardrailPolicyRequired(TypedDict):
+    id: str
+    object: Literal["guardrail_policy"]
+    name: str
+    description: Optional[str]
+    extends: Optional[str]
+    rules: List[Dict[str, Any]]
+    """The rules as given"""
+    effective_rules: List[Dict[str, Any]]
+    """What runs: the template’s rules with these merged over them (overrides in place)"""
+    metadata: Dict[str, str]
+    version: int
+    """Goes up by one on every update; a run uses the version in force when accepted"""
+    created_at: str
+    updated_at: str
+
+
+class GuardrailPolicy(_GuardrailPolicyRequired, total=False):
+    deleted_at: Optional[str]
+
+
+class GuardrailTemplate(TypedDict):
+    object: Literal["guardrail_template"]
+    name: str
+    description: str
+    rules: List[Dict[str, Any]]
+
+
+class MetricSeryPoint(TypedDict):
+    t: str
+    """Start of the bucket (UTC)"""
+    value: Optional[float]
+    """Counts and sums are 0 in an empty bucket; avg, max and percentiles null"""
+
+
+class MetricSery(TypedDict):
+    group: Dict[str, Optional[str]]
+    """The group_by dimension and its value (null: runs without one); {} without group_by"""
+    points: List[MetricSeryPoint]
+
+
+Metric = TypedDict("Metric", {"object": "Literal['metric']", "metric": "str", "stat": "str", "interval": "str", "from": "str", "to": "str", "series": "List[MetricSery]"})
+
+
+class AuditLogActor(TypedDict):
+    type: Literal["api_key", "session_token", "user", "system"]
+    id: Optional[str]
+
+
+class AuditLogResource(TypedDict):
+    type: str
+    id: Optional[str]
+
+
+class AuditLog(TypedDict):
+    id: str
+    object: Literal["audit_log"]
+    seq: int
+    """Position in the organization's hash chain, from 1"""
+    action: str
+    """Dotted `<resource>.<verb>`, e.g. `agent.updated`"""
+    actor: AuditLogActor
+    resource: Optional[AuditLogResource]
+    outcome: Literal["success", "denied", "failed"]
+    status_code: Optional[int]
+    request_id: Optional[str]
+    ip: Optional[str]
+    user_agent: Optional[str]
+    changes: List[str]
+    """Names of the fields that changed, never values"""
+    created_at: str
+    prev_hash: str
+    """The previous entry's hash (64 zeros for the first)"""
+    hash: str
+    """SHA-256 over prev_hash and this entry's content"""
+
+
+class ListAgentsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class _CreateAgentParamsParametersMockErrorRequired(TypedDict):
+    message: str
+
+
+class CreateAgentParamsParametersMockError(_CreateAgentParamsParametersMockErrorRequired, total=False):
+    code: str
+
+
+class _CreateAgentParamsParametersMockToolCallRequired(TypedDict):
+    tool: str
+
+
+class CreateAgentParamsParametersMockToolCall(_CreateAgentParamsParametersMockToolCallRequired, total=False):
+    input: Dict[str, Any]
+
+
+class CreateAgentParamsParameters(TypedDict, total=False):
+    """Model call settings"""
+
+    temperature: float
+    top_p: float
+    max_output_tokens: int
+    stop: List[str]
+    mock_reply: str
+    """mock/* models: the exact reply"""
+    mock_latency_ms: int
+    """mock/* models: simulated latency"""
+    mock_chunk_size: int
+    """mock/* models: characters per streamed chunk"""
+    mock_error: CreateAgentParamsParametersMockError
+    max_tool_steps: int
+    """Model steps that may call tools before the model must answer (default 8)"""
+    mock_tool_calls: List[CreateAgentParamsParametersMockToolCall]
+    """mock/* models: tools the first step calls (in parallel)"""
+    mock_tool_rounds: int
+    """mock/* models: how many steps repeat mock_tool_calls (default 1)"""
+
+
+class _CreateAgentParamsSmokeTestRequired(TypedDict):
+    input: Dict[str, Any]
+    """The run input of the smoke test"""
+
+
+class CreateAgentParamsSmokeTest(_CreateAgentParamsSmokeTestRequired, total=False):
+    """A run every deployment must pass before going active"""
+
+    expect: str
+    """Text the output.result must contain"""
+
+
+class _CreateAgentParamsRequired(TypedDict):
+    name: str
+    model: str
+    """provider/model, e.g. openai/gpt-4.1-mini, mock/echo"""
+
+
+class CreateAgentParams(_CreateAgentParamsRequired, total=False):
+    description: Optional[str]
+    instructions: Optional[str]
+    parameters: CreateAgentParamsParameters
+    """Model call settings"""
+    tools: List[str]
+    guardrails: Optional[str]
+    """A guardrail template (none, baseline, pii-redact, pii-block, strict), or a policy id (gp_…) or name; null: none"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+    smoke_test: Optional[CreateAgentParamsSmokeTest]
+
+
+class DeleteAgentResponse(TypedDict):
+    id: str
+    object: Literal["agent"]
+    deleted: bool
+
+
+class _UpdateAgentParamsParametersMockErrorRequired(TypedDict):
+    message: str
+
+
+class UpdateAgentParamsParametersMockError(_UpdateAgentParamsParametersMockErrorRequired, total=False):
+    code: str
+
+
+class _UpdateAgentParamsParametersMockToolCallRequired(TypedDict):
+    tool: str
+
+
+class UpdateAgentParamsParametersMockToolCall(_UpdateAgentParamsParametersMockToolCallRequired, total=False):
+    input: Dict[str, Any]
+
+
+class UpdateAgentParamsParameters(TypedDict, total=False):
+    """Model call settings"""
+
+    temperature: float
+    top_p: float
+    max_output_tokens: int
+    stop: List[str]
+    mock_reply: str
+    """mock/* models: the exact reply"""
+    mock_latency_ms: int
+    """mock/* models: simulated latency"""
+    mock_chunk_size: int
+    """mock/* models: characters per streamed chunk"""
+    mock_error: UpdateAgentParamsParametersMockError
+    max_tool_steps: int
+    """Model steps that may call tools before the model must answer (default 8)"""
+    mock_tool_calls: List[UpdateAgentParamsParametersMockToolCall]
+    """mock/* models: tools the first step calls (in parallel)"""
+    mock_tool_rounds: int
+    """mock/* models: how many steps repeat mock_tool_calls (default 1)"""
+
+
+class _UpdateAgentParamsSmokeTestRequired(TypedDict):
+    input: Dict[str, Any]
+    """The run input of the smoke test"""
+
+
+class UpdateAgentParamsSmokeTest(_UpdateAgentParamsSmokeTestRequired, total=False):
+    """A run every deployment must pass before going active"""
+
+    expect: str
+    """Text the output.result must contain"""
+
+
+class UpdateAgentParams(TypedDict, total=False):
+    name: str
+    model: str
+    """provider/model, e.g. openai/gpt-4.1-mini, mock/echo"""
+    description: Optional[str]
+    instructions: Optional[str]
+    parameters: UpdateAgentParamsParameters
+    """Model call settings"""
+    tools: List[str]
+    guardrails: Optional[str]
+    """A guardrail template (none, baseline, pii-redact, pii-block, strict), or a policy id (gp_…) or name; null: none"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+    smoke_test: Optional[UpdateAgentParamsSmokeTest]
+
+
+class ListAlertsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class CreateAlertParamsFilters(TypedDict, total=False):
+    """Metric filters, as GET /v2/metrics takes them"""
+
+    agent_id: str
+    deployment_id: str
+    pipeline_id: str
+    status: str
+    api_key_id: str
+
+
+class _CreateAlertParamsChannelRequired(TypedDict):
+    type: Literal["webhook"]
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1)"""
+
+
+class CreateAlertParamsChannel(_CreateAlertParamsChannelRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
+_CreateAlertParamsRequired = TypedDict("_CreateAlertParamsRequired", {"name": "str", "metric": "str", "comparator": "Literal['gt', 'gte', 'lt', 'lte']", "threshold": "float", "window": "str", "channels": "List[CreateAlertParamsChannel]"})
+_CreateAlertParamsOptional = TypedDict("_CreateAlertParamsOptional", {"stat": "str", "filters": "CreateAlertParamsFilters", "for": "str", "cooldown": "str", "enabled": "bool"}, total=False)
+
+
+class CreateAlertParams(_CreateAlertParamsRequired, _CreateAlertParamsOptional):
+    pass
+
+
+class DeleteAlertResponse(TypedDict):
+    id: str
+    object: Literal["alert"]
+    deleted: bool
+
+
+class UpdateAlertParamsFilters(TypedDict, total=False):
+    """Metric filters, as GET /v2/metrics takes them"""
+
+    agent_id: str
+    deployment_id: str
+    pipeline_id: str
+    status: str
+    api_key_id: str
+
+
+class _UpdateAlertParamsChannelRequired(TypedDict):
+    type: Literal["webhook"]
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1)"""
+
+
+class UpdateAlertParamsChannel(_UpdateAlertParamsChannelRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
+UpdateAlertParams = TypedDict("UpdateAlertParams", {"name": "str", "metric": "str", "stat": "str", "filters": "UpdateAlertParamsFilters", "comparator": "Literal['gt', 'gte', 'lt', 'lte']", "threshold": "float", "window": "str", "for": "str", "cooldown": "str", "channels": "List[UpdateAlertParamsChannel]", "enabled": "bool"}, total=False)
+
+
+class ListAlertEventsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class ListApiKeysParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class CreateApiKeyParams(TypedDict, total=False):
+    name: str
+    scopes: List[str]
+
+
+class CreateBrowserSessionParams(TypedDict, total=False):
+    scopes: List[str]
+
+
+class CreateSessionTokenParams(TypedDict, total=False):
+    scopes: List[str]
+
+
+class ListConnectorsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class _CreateConnectorParamsRequired(TypedDict):
+    name: str
+    """The tool name the model sees: letters, digits, _ and -; unique in the organization"""
+    kind: Literal["http", "mcp"]
+    url: str
+    """http: URL template with {{param}} placeholders; mcp: the server URL"""
+
+
+class CreateConnectorParams(_CreateConnectorParamsRequired, total=False):
+    description: Optional[str]
+    """What the tool does, for the model (required for http connectors)"""
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    """http only; default GET"""
+    input_schema: Dict[str, Any]
+    """http only: JSON Schema (type object) of the tool input"""
+    headers: Dict[str, str]
+    """Request headers; values may reference secrets as {{secrets.NAME}}"""
+    secrets: Dict[str, str]
+    """Write-only credentials, encrypted at rest, referenced as {{secrets.NAME}}"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+class DeleteConnectorResponse(TypedDict):
+    id: str
+    object: Literal["connector"]
+    deleted: bool
+
+
+class UpdateConnectorParams(TypedDict, total=False):
+    name: str
+    """The tool name the model sees: letters, digits, _ and -; unique in the organization"""
+    description: Optional[str]
+    """What the tool does, for the model (required for http connectors)"""
+    url: str
+    """http: URL template with {{param}} placeholders; mcp: the server URL"""
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    """http only; default GET"""
+    input_schema: Dict[str, Any]
+    """http only: JSON Schema (type object) of the tool input"""
+    headers: Dict[str, str]
+    """Request headers; values may reference secrets as {{secrets.NAME}}"""
+    secrets: Dict[str, Optional[str]]
+    """Merged into the stored secrets: a string sets one, null removes it"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+class ListDeploymentsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+    agent_id: str
+    environment: str
+    """Environment name: lowercase letters, digits, `_` and `-`; default `production`"""
+    status: Literal["pending", "validating", "active", "failed", "superseded", "rolled_back"]
+
+
+class _CreateDeploymentParamsRequired(TypedDict):
+    agent_id: str
+
+
+class CreateDeploymentParams(_CreateDeploymentParamsRequired, total=False):
+    environment: str
+    """Environment name: lowercase letters, digits, `_` and `-`; default `production`"""
+    description: Optional[str]
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+class GetDeploymentLogsParams(TypedDict, total=False):
+    starting_after: int
+    """Only lines after this sequence number"""
+    limit: int
+    follow: bool
+    """SSE only: false ends the stream after the stored lines are replayed"""
+
+
+class ListGuardrailPoliciesParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class _CreateGuardrailPolicyParamsRuleRequired(TypedDict):
+    kind: Literal["pii", "regex", "blocked_terms", "max_input_chars", "max_output_chars", "prompt_injection", "json_schema"]
+    """pii, regex, blocked_terms, max_input_chars, max_output_chars, prompt_injection, json_schema"""
+    action: Literal["block", "redact", "flag"]
+    """block, redact or flag"""
+
+
+class CreateGuardrailPolicyParamsRule(_CreateGuardrailPolicyParamsRuleRequired, total=False):
+    """A rule; its kind-specific options (entities, pattern, flags, terms, limit, schema) are validated as a whole (422 with the field path in `param`)"""
+
+    name: str
+    """Unique in the policy; overrides a template rule of this name"""
+    apply_to: Literal["input", "output", "both"]
+    """input, output or both (default depends on the kind)"""
+
+
+class _CreateGuardrailPolicyParamsRequired(TypedDict):
+    name: str
+    """Unique in the organization; agents may name the policy by it. Not a template name, not starting with gp_"""
+
+
+class CreateGuardrailPolicyParams(_CreateGuardrailPolicyParamsRequired, total=False):
+    description: Optional[str]
+    extends: Optional[str]
+    """A built-in template (none, baseline, pii-redact, pii-block, strict) whose rules come first"""
+    rules: List[CreateGuardrailPolicyParamsRule]
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+class DeleteGuardrailPolicyResponse(TypedDict):
+    id: str
+    object: Literal["guardrail_policy"]
+    deleted: bool
+
+
+class _UpdateGuardrailPolicyParamsRuleRequired(TypedDict):
+    kind: Literal["pii", "regex", "blocked_terms", "max_input_chars", "max_output_chars", "prompt_injection", "json_schema"]
+    """pii, regex, blocked_terms, max_input_chars, max_output_chars, prompt_injection, json_schema"""
+    action: Literal["block", "redact", "flag"]
+    """block, redact or flag"""
+
+
+class UpdateGuardrailPolicyParamsRule(_UpdateGuardrailPolicyParamsRuleRequired, total=False):
+    """A rule; its kind-specific options (entities, pattern, flags, terms, limit, schema) are validated as a whole (422 with the field path in `param`)"""
+
+    name: str
+    """Unique in the policy; overrides a template rule of this name"""
+    apply_to: Literal["input", "output", "both"]
+    """input, output or both (default depends on the kind)"""
+
+
+class UpdateGuardrailPolicyParams(TypedDict, total=False):
+    name: str
+    """Unique in the organization; agents may name the policy by it. Not a template name, not starting with gp_"""
+    description: Optional[str]
+    extends: Optional[str]
+    """A built-in template (none, baseline, pii-redact, pii-block, strict) whose rules come first"""
+    rules: List[UpdateGuardrailPolicyParamsRule]
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+ListAuditLogsParams = TypedDict("ListAuditLogsParams", {"limit": "int", "starting_after": "str", "ending_before": "str", "action": "str", "actor_id": "str", "resource_type": "str", "resource_id": "str", "outcome": "Literal['success', 'denied', 'failed']", "from": "str", "to": "str"}, total=False)
+
+
+class VerifyAuditLogsResponseFirstBroken(TypedDict):
+    id: Optional[str]
+    """null when entries are missing at the end"""
+    seq: int
+    reason: Literal["hash_mismatch", "prev_hash_mismatch", "seq_gap", "missing_tail", "missing_head"]
+
+
+class _VerifyAuditLogsResponseRequired(TypedDict):
+    object: Literal["audit_verification"]
+    valid: bool
+    checked: int
+    """Entries walked before the answer"""
+
+
+class VerifyAuditLogsResponse(_VerifyAuditLogsResponseRequired, total=False):
+    first_broken: VerifyAuditLogsResponseFirstBroken
+
+
+_GetMetricsParamsRequired = TypedDict("_GetMetricsParamsRequired", {"metric": "str"})
+_GetMetricsParamsOptional = TypedDict("_GetMetricsParamsOptional", {"stat": "str", "from": "str", "to": "str", "interval": "str", "agent_id": "str", "deployment_id": "str", "pipeline_id": "str", "status": "str", "api_key_id": "str", "group_by": "str"}, total=False)
+
+
+class GetMetricsParams(_GetMetricsParamsRequired, _GetMetricsParamsOptional):
+    pass
+
+
+class ListPipelinesParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class CreatePipelineParams(TypedDict, total=False):
+    """A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`"""
+
+    name: Any
+    """Display name (1–200 characters)"""
+    description: Any
+    """Free text (up to 2,000 characters)"""
+    input_schema: Any
+    """JSON Schema (2020-12) every trigger’s `input` must satisfy"""
+    steps: Any
+    """The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
+    output: Any
+    """JSON template of the pipeline run’s output (default: the final steps’ outputs by id)"""
+    timeout_ms: Any
+    """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
+    metadata: Any
+    """Your own key/value pairs"""
+
+
+class DeletePipelineResponse(TypedDict):
+    id: str
+    object: Literal["pipeline"]
+    deleted: bool
+
+
+class UpdatePipelineParams(TypedDict, total=False):
+    """Fields to replace (null removes an optional one); the version goes up by one"""
+
+    name: Any
+    """Display name (1–200 characters)"""
+    description: Any
+    """Free text (up to 2,000 characters)"""
+    input_schema: Any
+    """JSON Schema (2020-12) every trigger’s `input` must satisfy"""
+    steps: Any
+    """The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
+    output: Any
+    """JSON template of the pipeline run’s output (default: the final steps’ outputs by id)"""
+    timeout_ms: Any
+    """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
+    metadata: Any
+    """Your own key/value pairs"""
+
+
+class ListPipelineRunsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+    status: List[Literal["queued", "running", "completed", "failed", "cancelled", "timed_out"]]
+    """One or several statuses (repeat the parameter)"""
+    created_after: str
+    created_before: str
+
+
+class StreamPipelineRunEventsParams(TypedDict, total=False):
+    starting_after: int
+
+
+class TriggerPipelineParams(TypedDict, total=False):
+    input: Any
+    """Checked against the pipeline’s input_schema"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+
+
+class ListRunsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+    agent_id: str
+    pipeline_run_id: str
+    """Only the step runs of this pipeline run"""
+    status: List[Literal["queued", "running", "completed", "failed", "cancelled", "timed_out", "expired"]]
+    """One or several statuses (repeat the parameter)"""
+    created_after: str
+    created_before: str
+
+
+class _CreateRunParamsRequired(TypedDict):
+    agent_id: str
+    input: Dict[str, Any]
+    """The run input, e.g. {"query": "…"}"""
+
+
+class CreateRunParams(_CreateRunParamsRequired, total=False):
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+    environment: str
+    """Run the active deployment of this environment (default production); with none there, the agent’s current configuration"""
+    deployment_id: str
+    """Run this deployment of the agent (active, superseded or rolled back)"""
+    background: bool
+    """Answer 202 at once; poll GET /v2/runs/{id} or follow its events"""
+    stream: bool
+    """Answer with a text/event-stream of the run’s events"""
+    timeout_ms: int
+    """Run timeout (default 10 min)"""
+    queue_timeout_ms: int
+    """Expire the run if no worker starts it in time"""
+
+
+class StreamRunEventsParams(TypedDict, total=False):
+    starting_after: int
+
+
+__all__ = [
+    "Agent",
+    "AgentSmokeTest",
+    "Alert",
+    "AlertChannel",
+    "AlertEvent",
+    "AlertEventDelivery",
+    "ApiKey",
+    "ApiKeyWithSecret",
+    "AuditLog",
+    "AuditLogActor",
+    "AuditLogResource",
+    "BrowserSession",
+    "Connector",
+    "CreateAgentParams",
+    "CreateAgentParamsParameters",
+    "CreateAgentParamsParametersMockError",
+    "CreateAgentParamsParametersMockToolCall",
+    "CreateAgentParamsSmokeTest",
+    "CreateAlertParams",
+    "CreateAlertParamsChannel",
+    "CreateAlertParamsFilters",
+    "CreateApiKeyParams",
+    "CreateBrowserSessionParams",
+    "CreateConnectorParams",
+    "CreateDeploymentParams",
+    "CreateGuardrailPolicyParams",
+    "CreateGuardrailPolicyParamsRule",
+    "CreatePipelineParams",
+    "CreateRunParams",
+    "CreateSessionTokenParams",
+    "DeleteAgentResponse",
+    "DeleteAlertResponse",
+    "DeleteConnectorResponse",
+    "DeleteGuardrailPolicyResponse",
+    "DeletePipelineResponse",
+    "Deployment",
+    "DeploymentConfig",
+    "DeploymentLogLine",
+    "Error",
+    "ErrorError",
+    "GetDeploymentLogsParams",
+    "GetMetricsParams",
+    "GuardrailPolicy",
+    "GuardrailTemplate",
+    "ListAgentsParams",
+    "ListAlertEventsParams",
+    "ListAlertsParams",
+    "ListApiKeysParams",
+    "ListAuditLogsParams",
+    "ListConnectorsParams",
+    "ListDeploymentsParams",
+    "ListGuardrailPoliciesParams",
+    "ListPipelineRunsParams",
+    "ListPipelinesParams",
+    "ListRunsParams",
+    "Metric",
+    "MetricSery",
+    "MetricSeryPoint",
+    "Organization",
+    "OrganizationLimits",
+    "Pipeline",
+    "PipelineRun",
+    "PipelineRunStep",
+    "PipelineRunStepError",
+    "Run",
+    "RunError",
+    "RunGuardrail",
+    "RunToolCall",
+    "RunToolCallError",
+    "RunUsage",
+    "SessionToken",
+    "StreamPipelineRunEventsParams",
+    "StreamRunEventsParams",
+    "TriggerPipelineParams",
+    "UpdateAgentParams",
+    "UpdateAgentParamsParameters",
+    "UpdateAgentParamsParametersMockError",
+    "UpdateAgentParamsParametersMockToolCall",
+    "UpdateAgentParamsSmokeTest",
+    "UpdateAlertParams",
+    "UpdateAlertParamsChannel",
+    "UpdateAlertParamsFilters",
+    "UpdateConnectorParams",
+    "UpdateGuardrailPolicyParams",
+    "UpdateGuardrailPolicyParamsRule",
+    "UpdatePipelineParams",
+    "VerifyAuditLogsResponse",
+    "VerifyAuditLogsResponseFirstBroken",
+]
