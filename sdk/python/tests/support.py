@@ -119,6 +119,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
         if self.database:
             _psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.database)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Bench driver for `npm run bench -- sdk`: N sync `runs.create` calls, C in flight (threads).
+
+Env: AIRMY_BASE_URL, AIRMY_API_KEY, AIRMY_CA_FILE, BENCH_AGENT, BENCH_N (1000),
+BENCH_CONCURRENCY (50). Prints one JSON line:
+{"sdk":"python","n":N,"seconds":S,"p50_ms":x,"p99_ms":y}
+One client is shared by all threads, as an application would: its pool keeps a connection per
+thread alive, so the figures are the SDK's cost, not TLS handshakes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import List
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
+
+from airmy import Airmy  # noqa: E402
+
+
+def percentile(sorted_ms: List[float], p: float) -> float:
+    rank = max(1, int(-(-p * len(sorted_ms) // 100)))  # nearest rank
+    return round(sorted_ms[rank - 1], 2)
+
+
+def main() -> None:
+    n = int(os.environ.get("BENCH_N", "1000"))
+    concurrency = int(os.environ.get("BENCH_CONCURRENCY", "50"))
+    agent = os.environ["BENCH_AGENT"]
+    client = Airmy(ca_file=os.environ.get("AIRMY_CA_FILE") or None)
+    latencies: List[float] = []
+    errors: List[BaseException] = []
+    lock = threading.Lock()
+    remaining = [n]
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    return
+                remaining[0] -= 1
+            started = time.perf_counter()
+            try:
+                client.runs.create(agent_id=agent, input={"query": "bench"})
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                with lock:
+                    errors.append(exc)
+                continue
+            elapsed = (time.perf_counter() - started) * 1000.0
+            with lock:
+                latencies.append(elapsed)
+
+    client.runs.create(agent_id=agent, input={"query": "warm-up"})
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    client.close()
+    if errors:
+        print("%d of %d calls failed, first: %r" % (len(errors), n, errors[0]), file=sys.stderr)
+        sys.exit(1)
+    latencies.sort()
+    print(json.dumps({"sdk": "python", "n": n, "seconds": round(seconds, 3),
+                      "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}))
+
+
+if __name__ == "__main__":
+    main()
