@@ -43,7 +43,7 @@ import { createOutputGuard } from '../guardrails/output.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
-import { createGroupCommit } from '../infra/db/group-commit.ts';
+import { createGroupCommit, type WriteUnit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import {
@@ -104,6 +104,8 @@ interface Live {
   buffer: RunEventRow[];
   /** run.started (and an inline run's run.created) until the run is marked running */
   unmarked: RunEventRow[];
+  /** events handed to a commit that has not finished: replays still take them from here */
+  committing: RunEventRow[];
 }
 
 class CancelReason extends Error {}
@@ -258,7 +260,7 @@ export function createRunExecutor({
     const mark = (): Promise<boolean> => {
       clearTimeout(markTimer);
       const first = unmarked.splice(0);
-      marking ??= commits.submit(async (trx, staged) => {
+      marking ??= committing(first, async (trx, staged) => {
         if (inline) {
           staged.runs.push(runningRow);
           staged.events.push(...first);
@@ -274,8 +276,19 @@ export function createRunExecutor({
       });
       return marking;
     };
-    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked };
+    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked, committing: [] };
     live.set(run.id, state);
+    /**
+     * Submits a commit of `rows` and keeps them in `state.committing` until it is done: a replay
+     * (`pending`) between the moment they leave `unmarked`/`buffer` and the commit would
+     * otherwise see neither them nor their stored copy, and skip them (a gap in a live stream).
+     */
+    function committing<T>(rows: RunEventRow[], unit: WriteUnit<T, Staged>): Promise<T> {
+      state.committing.push(...rows);
+      return commits.submit(unit).finally(() => {
+        state.committing = state.committing.filter((r) => !rows.includes(r));
+      });
+    }
     const markOrStop = async () => {
       if (!(await mark())) state.abort.abort(new CancelReason('ended elsewhere'));
     };
@@ -301,7 +314,7 @@ export function createRunExecutor({
       if (state.buffer.length === 0) return;
       if (!(await mark())) return; // events follow the running mark; none if the run ended elsewhere
       const rows = state.buffer.splice(0);
-      if (rows.length) await commits.submit(async (_trx, staged) => void staged.events.push(...rows));
+      if (rows.length) await committing(rows, async (_trx, staged) => void staged.events.push(...rows));
     };
     /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
@@ -468,7 +481,9 @@ export function createRunExecutor({
     /** Events of a live run not yet persisted (for SSE replay in this process). */
     pending(runId: string): RunEvent[] {
       const state = live.get(runId);
-      return state ? [...state.unmarked, ...state.buffer].map((r) => JSON.parse(r.data)) : [];
+      if (!state) return [];
+      const rows = [...state.committing, ...state.unmarked, ...state.buffer].sort((a, b) => a.seq - b.seq);
+      return rows.map((r) => JSON.parse(r.data));
     },
     /** The queue gave up on a run's job (its handler kept failing): the run ends `failed`. */
     async giveUp(job: JobRow): Promise<void> {
