@@ -6,11 +6,15 @@ BENCH_CONCURRENCY (50). Prints one JSON line:
 {"sdk":"python","n":N,"seconds":S,"p50_ms":x,"p99_ms":y}
 One client is shared by all threads, as an application would: its pool keeps a connection per
 thread alive, so the figures are the SDK's cost, not TLS handshakes.
+BENCH_RAW=1 makes the same calls with bare `http.client` (a kept-alive connection per thread, no
+retries, no parsing beyond the status): the baseline for the SDK's own overhead in Python.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -26,11 +30,36 @@ def percentile(sorted_ms: List[float], p: float) -> float:
     return round(sorted_ms[rank - 1], 2)
 
 
+def raw_caller(agent: str):
+    """A per-thread `create()` over one bare keep-alive connection."""
+    url = os.environ.get("AIRMY_BASE_URL", "https://127.0.0.1:8443/v2")
+    host_port, _, prefix = url.split("://", 1)[1].partition("/")
+    host, _, port = host_port.partition(":")
+    context = ssl.create_default_context(cafile=os.environ.get("AIRMY_CA_FILE") or None)
+    headers = {"Authorization": "Bearer " + os.environ["AIRMY_API_KEY"], "Content-Type": "application/json"}
+    body = json.dumps({"agent_id": agent, "input": {"query": "bench"}})
+    local = threading.local()
+
+    def create() -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPSConnection(host, int(port or 443), context=context)
+        conn.request("POST", "/%s/runs" % prefix, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError("HTTP %d" % response.status)
+
+    return create
+
+
 def main() -> None:
     n = int(os.environ.get("BENCH_N", "1000"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "50"))
     agent = os.environ["BENCH_AGENT"]
+    raw = os.environ.get("BENCH_RAW") == "1"
     client = Airmy(ca_file=os.environ.get("AIRMY_CA_FILE") or None)
+    create = raw_caller(agent) if raw else (lambda: client.runs.create(agent_id=agent, input={"query": "bench"}))
     latencies: List[float] = []
     errors: List[BaseException] = []
     lock = threading.Lock()
@@ -44,7 +73,7 @@ def main() -> None:
                 remaining[0] -= 1
             started = time.perf_counter()
             try:
-                client.runs.create(agent_id=agent, input={"query": "bench"})
+                create()
             except BaseException as exc:  # noqa: BLE001 - reported below
                 with lock:
                     errors.append(exc)
@@ -53,7 +82,7 @@ def main() -> None:
             with lock:
                 latencies.append(elapsed)
 
-    client.runs.create(agent_id=agent, input={"query": "warm-up"})
+    create()  # warm-up
     started = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for t in threads:
@@ -66,7 +95,7 @@ def main() -> None:
         print("%d of %d calls failed, first: %r" % (len(errors), n, errors[0]), file=sys.stderr)
         sys.exit(1)
     latencies.sort()
-    print(json.dumps({"sdk": "python", "n": n, "seconds": round(seconds, 3),
+    print(json.dumps({"sdk": "python-raw" if raw else "python", "n": n, "seconds": round(seconds, 3),
                       "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}))
 
 

@@ -42,8 +42,8 @@ class RecordingTransport:
         self.inner.close()
 
 
-class LiveCases:
-    """Mixed into one TestCase per database target (below)."""
+class LiveCases(unittest.TestCase):
+    """Run once per database target by the subclasses made below (this base is not collected)."""
 
     target = "sqlite"
     server: support.LiveServer
@@ -366,7 +366,7 @@ class LiveCases:
         with open(os.path.join(support.REPO, "README.md"), encoding="utf-8") as f:
             readme = f.read()
         block = re.search(r"<!-- sdk-snippet:python -->\n```python\n(.*?)```\n<!-- /sdk-snippet -->", readme, re.S)
-        self.assertIsNotNone(block, "README.md has the marked Python snippet")
+        assert block is not None, "README.md has the marked Python snippet"
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": installed_sdk(),
                "AIRMY_API_KEY": "sk-airmy-demo-2026", "AIRMY_BASE_URL": self.server.base_url,
                "AIRMY_CA_FILE": self.server.ca_file}
@@ -382,11 +382,12 @@ def _cases() -> Dict[str, type]:
     out = {}
     for target in support.targets():
         name = "Live%sTest" % ("SQLite" if target == "sqlite" else "Postgres")
-        out[name] = type(name, (LiveCases, unittest.TestCase), {"target": target})
+        out[name] = type(name, (LiveCases,), {"target": target})
     return out
 
 
 globals().update(_cases())
+del LiveCases
 
 if __name__ == "__main__":
     unittest.main()

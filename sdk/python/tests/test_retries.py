@@ -65,7 +65,7 @@ OK = {"status": 200, "headers": {"request-id": "req_ok"}, "body": {"id": "run_1"
 
 
 class RetryTest(unittest.TestCase):
-    def client(self, answers: List[Answer], **options: Any) -> Tuple[Airmy, ScriptedTransport, List[float]]:
+    def client(self, answers: List[Any], **options: Any) -> Tuple[Airmy, ScriptedTransport, List[float]]:
         transport = ScriptedTransport(answers)
         client = Airmy(api_key="sk-airmy-test", base_url="https://airmy.test/v2", http_client=transport, **options)
         slept: List[float] = []
@@ -93,7 +93,7 @@ class RetryTest(unittest.TestCase):
     def test_connection_errors_and_timeouts_are_retried(self) -> None:
         client, transport, slept = self.client([ConnectionResetError(), socket.timeout("slow"), OK])
         run = client.runs.retrieve("run_1")
-        self.assertEqual((run["id"], run._request_id), ("run_1", "req_ok"))
+        self.assertEqual((run["id"], airmy.get_request_id(run)), ("run_1", "req_ok"))
         self.assertEqual(len(slept), 2)
 
     def test_the_callers_idempotency_key_is_used(self) -> None:

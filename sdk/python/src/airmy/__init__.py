@@ -4,7 +4,7 @@
     run = client.runs.create(agent_id="ag_01HXYZ", input={"query": "Q1?"})
 """
 from . import types
-from ._base_client import AirmyObject
+from ._base_client import AirmyObject, get_request_id
 from ._client import Airmy
 from ._exceptions import (
     AirmyError,
@@ -53,5 +53,6 @@ __all__ = [
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "__version__",
+    "get_request_id",
     "types",
 ]

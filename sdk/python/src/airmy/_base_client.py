@@ -40,6 +40,12 @@ class AirmyObject(Dict[str, Any]):
     _request_id: Optional[str] = None
 
 
+def get_request_id(obj: Any) -> Optional[str]:
+    """The `Request-Id` of the call that answered `obj` (a response dict or a `Page`); the same
+    as `obj._request_id`, for code that type-checks (a TypedDict has no attributes)."""
+    return getattr(obj, "_request_id", None) or getattr(obj, "request_id", None)
+
+
 def ssl_context_for(ca_file: Optional[str]) -> ssl.SSLContext:
     """The system store (and `SSL_CERT_FILE`/`SSL_CERT_DIR` besides it), plus `ca_file`."""
     ctx = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR instead of the system store

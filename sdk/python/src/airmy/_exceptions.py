@@ -74,8 +74,6 @@ class APIError(AirmyError):
 class APIStatusError(APIError):
     """An HTTP error status; the subclasses below name the common ones."""
 
-    status_code: int
-
 
 class BadRequestError(APIStatusError):
     """400: malformed request, unknown or mistyped field (see `param`)."""

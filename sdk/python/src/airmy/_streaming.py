@@ -15,7 +15,7 @@ import http.client
 import json
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 from ._base_client import backoff_delay
 from ._exceptions import APIConnectionError, APIError, WaitTimeoutError
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["ServerSentEvent", "SSEDecoder", "iter_sse", "EventStream"]
 
 Event = Dict[str, Any]
+_Self = TypeVar("_Self", bound="EventStream")
 
 
 class ServerSentEvent:
@@ -126,13 +127,13 @@ class EventStream(Iterator[Event]):
         self.reconnects = 0
         self._iterator = self._events()
 
-    def __iter__(self) -> "EventStream":
+    def __iter__(self: _Self) -> _Self:
         return self
 
     def __next__(self) -> Event:
         return next(self._iterator)
 
-    def __enter__(self) -> "EventStream":
+    def __enter__(self: _Self) -> _Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:

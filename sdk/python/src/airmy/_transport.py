@@ -15,20 +15,20 @@ import select
 import ssl
 import threading
 import urllib.parse
-from typing import Dict, List, Mapping, Optional, Tuple
-
-try:
-    from typing import Protocol
-except ImportError:  # pragma: no cover - Python < 3.8
-    Protocol = object  # type: ignore
+from typing import Dict, List, Mapping, Optional, Protocol, Tuple
 
 __all__ = ["Response", "Transport", "HTTPTransport"]
 
 
 class Response(Protocol):
-    status: int
-    headers: Mapping[str, str]
-    """Lower-cased header names."""
+    @property
+    def status(self) -> int:
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Lower-cased header names."""
+        ...
 
     def read(self) -> bytes:
         """The whole (remaining) body; releases the connection."""

@@ -108,7 +108,8 @@ class Runs(APIResource):
         """Creates a streamed run and iterates its events (`run.created` … `run.completed`),
         resuming by itself if the connection drops. Use it as a context manager to close early."""
         body: Dict[str, Any] = dict(params, stream=True)
-        headers = self._client._headers("POST", idempotency(idempotency_key))
+        headers = self._client._headers("POST", idempotency(idempotency_key))  # one key for every (re)POST
+        headers["Accept"] = "text/event-stream"
         response = _post_stream(self._client, body, headers)
         run_id = _replayed_run_id(response)
         return RunStream(self._client, None if run_id else response, body, headers, run_id)  # type: ignore[arg-type]
