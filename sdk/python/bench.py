@@ -8,6 +8,8 @@ One client is shared by all threads, as an application would: its pool keeps a c
 thread alive, so the figures are the SDK's cost, not TLS handshakes.
 BENCH_RAW=1 makes the same calls with bare `http.client` (a kept-alive connection per thread, no
 retries, no parsing beyond the status): the baseline for the SDK's own overhead in Python.
+BENCH_RAW=idempotent also sends a fresh Idempotency-Key per call, as the SDK does on every POST:
+the server's idempotency work (storing each answer) is then in both figures.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import ssl
 import sys
 import threading
 import time
+import uuid
 from typing import List
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
@@ -30,7 +33,7 @@ def percentile(sorted_ms: List[float], p: float) -> float:
     return round(sorted_ms[rank - 1], 2)
 
 
-def raw_caller(agent: str):
+def raw_caller(agent: str, idempotent: bool):
     """A per-thread `create()` over one bare keep-alive connection."""
     url = os.environ.get("AIRMY_BASE_URL", "https://127.0.0.1:8443/v2")
     host_port, _, prefix = url.split("://", 1)[1].partition("/")
@@ -44,7 +47,8 @@ def raw_caller(agent: str):
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPSConnection(host, int(port or 443), context=context)
-        conn.request("POST", "/%s/runs" % prefix, body=body, headers=headers)
+        sent = dict(headers, **{"Idempotency-Key": str(uuid.uuid4())}) if idempotent else headers
+        conn.request("POST", "/%s/runs" % prefix, body=body, headers=sent)
         response = conn.getresponse()
         response.read()
         if response.status != 200:
@@ -57,9 +61,10 @@ def main() -> None:
     n = int(os.environ.get("BENCH_N", "1000"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "50"))
     agent = os.environ["BENCH_AGENT"]
-    raw = os.environ.get("BENCH_RAW") == "1"
+    mode = os.environ.get("BENCH_RAW", "")
+    raw = mode in ("1", "idempotent")
     client = Airmy(ca_file=os.environ.get("AIRMY_CA_FILE") or None)
-    create = raw_caller(agent) if raw else (lambda: client.runs.create(agent_id=agent, input={"query": "bench"}))
+    create = raw_caller(agent, mode == "idempotent") if raw else (lambda: client.runs.create(agent_id=agent, input={"query": "bench"}))
     latencies: List[float] = []
     errors: List[BaseException] = []
     lock = threading.Lock()
@@ -84,19 +89,24 @@ def main() -> None:
 
     create()  # warm-up
     started = time.perf_counter()
+    cpu_started = time.process_time()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
+    cpu_us = (time.process_time() - cpu_started) / n * 1e6
     client.close()
     if errors:
         print("%d of %d calls failed, first: %r" % (len(errors), n, errors[0]), file=sys.stderr)
         sys.exit(1)
     latencies.sort()
-    print(json.dumps({"sdk": "python-raw" if raw else "python", "n": n, "seconds": round(seconds, 3),
-                      "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}))
+    # client CPU per call on stderr: far less sensitive to a loaded machine than wall time
+    print("client cpu per call: %.0f us" % cpu_us, file=sys.stderr)
+    print(json.dumps({"sdk": ("python-raw-idempotent" if mode == "idempotent" else "python-raw") if raw else "python", "n": n, "seconds": round(seconds, 3),
+                      "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)},
+                     separators=(",", ":")))
 
 
 if __name__ == "__main__":
