@@ -244,7 +244,7 @@ class LiveCases(unittest.TestCase):
         self.assertEqual(caught.exception.status_code, 404)
 
     def test_409_while_the_same_key_is_in_flight_then_422_for_another_body(self) -> None:
-        agent = self.agent(mock_latency_ms=1500)
+        agent = self.agent(mock_latency_ms=3000)  # long enough to be seen in flight on a loaded machine
         body = {"agent_id": agent["id"], "input": {"query": "slow"}}
         first: Dict[str, Any] = {}
         worker = threading.Thread(target=lambda: first.update(self.airmy.runs.create(idempotency_key="k-409", **body)))
@@ -254,7 +254,7 @@ class LiveCases(unittest.TestCase):
         with self.assertRaises(airmy.ConflictError) as conflict:
             self.airmy.with_options(max_retries=0).runs.create(idempotency_key="k-409", **body)
         self.assertEqual(conflict.exception.code, "idempotency_key_in_use")
-        patient = self.airmy.with_options(max_retries=6).runs.create(idempotency_key="k-409", **body)
+        patient = self.airmy.with_options(max_retries=8).runs.create(idempotency_key="k-409", **body)
         worker.join()
         self.assertEqual(patient["id"], first["id"], "retried 409s end in the replayed run")
         with self.assertRaises(airmy.UnprocessableEntityError) as reused:
@@ -305,6 +305,13 @@ class LiveCases(unittest.TestCase):
         self.assertEqual(listed, [run["id"]])
         types = [e["type"] for e in self.airmy.pipelines.runs.events(pipeline["id"], run["id"])]
         self.assertEqual(types[-1], "pipeline.completed")
+        schedules = self.airmy.pipelines.schedules
+        made = schedules.create(pipeline["id"], cron="0 9 * * 1", timezone="Europe/Paris", input={"topic": "weekly"})
+        self.assertEqual(schedules.update(pipeline["id"], made["id"], enabled=False)["enabled"], False)
+        self.assertEqual([x["id"] for x in schedules.list(pipeline["id"])], [made["id"]])
+        self.assertTrue(schedules.delete(pipeline["id"], made["id"])["deleted"])
+        with self.assertRaises(airmy.NotFoundError):
+            schedules.retrieve(pipeline["id"], made["id"])
 
     def test_deployment_wait_logs_and_rollback(self) -> None:
         agent = self.agent(mock_reply="v1")

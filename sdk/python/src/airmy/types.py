@@ -202,6 +202,17 @@ class PipelineRunStep(TypedDict):
     completed_at: Optional[str]
 
 
+class _PipelineRunTriggerRequired(TypedDict):
+    type: Literal["api", "schedule"]
+
+
+class PipelineRunTrigger(_PipelineRunTriggerRequired, total=False):
+    """What started the run: the API, or a schedule’s tick (`scheduled_for`)"""
+
+    schedule_id: str
+    scheduled_for: str
+
+
 class PipelineRun(TypedDict):
     id: str
     object: Literal["pipeline_run"]
@@ -214,10 +225,43 @@ class PipelineRun(TypedDict):
     error: Optional[Dict[str, Any]]
     metadata: Dict[str, str]
     tokens_used: int
+    trigger: PipelineRunTrigger
+    """What started the run: the API, or a schedule’s tick (`scheduled_for`)"""
     latency_ms: Optional[int]
     created_at: str
     started_at: Optional[str]
     completed_at: Optional[str]
+
+
+class PipelineScheduleLastRunError(TypedDict):
+    code: str
+    message: str
+
+
+class PipelineScheduleLastRun(TypedDict):
+    scheduled_for: str
+    pipeline_run_id: Optional[str]
+    error: Optional[PipelineScheduleLastRunError]
+    fired_at: str
+
+
+class PipelineSchedule(TypedDict):
+    id: str
+    object: Literal["pipeline_schedule"]
+    pipeline_id: str
+    cron: str
+    timezone: str
+    input: Any
+    metadata: Dict[str, str]
+    enabled: bool
+    paused_reason: Optional[Literal["api_key_revoked"]]
+    """Why the schedule paused itself (its key was revoked); null when you paused it or it runs"""
+    next_run_at: Optional[str]
+    """The next tick; null while paused"""
+    last_runs: List[PipelineScheduleLastRun]
+    """The latest ticks (up to 5), newest first"""
+    created_at: str
+    updated_at: Optional[str]
 
 
 class DeploymentConfig(TypedDict):
@@ -878,6 +922,47 @@ class StreamPipelineRunEventsParams(TypedDict, total=False):
     starting_after: int
 
 
+class ListPipelineSchedulesParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class _CreatePipelineScheduleParamsRequired(TypedDict):
+    cron: str
+    """Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules"""
+
+
+class CreatePipelineScheduleParams(_CreatePipelineScheduleParamsRequired, total=False):
+    timezone: str
+    """IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin`"""
+    input: Any
+    """The input of every run it triggers; checked against the pipeline’s input_schema"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+    enabled: bool
+    """false pauses it; resuming never fires the ticks of the pause"""
+
+
+class DeletePipelineScheduleResponse(TypedDict):
+    id: str
+    object: Literal["pipeline_schedule"]
+    deleted: bool
+
+
+class UpdatePipelineScheduleParams(TypedDict, total=False):
+    cron: str
+    """Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules"""
+    timezone: str
+    """IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin`"""
+    input: Any
+    """The input of every run it triggers; checked against the pipeline’s input_schema"""
+    metadata: Dict[str, str]
+    """Up to 50 string key/value pairs for your own use"""
+    enabled: bool
+    """false pauses it; resuming never fires the ticks of the pause"""
+
+
 class TriggerPipelineParams(TypedDict, total=False):
     input: Any
     """Checked against the pipeline’s input_schema"""
@@ -954,6 +1039,7 @@ __all__ = [
     "CreateGuardrailPolicyParams",
     "CreateGuardrailPolicyParamsRule",
     "CreatePipelineParams",
+    "CreatePipelineScheduleParams",
     "CreateRunParams",
     "CreateSessionTokenParams",
     "DeleteAgentResponse",
@@ -961,6 +1047,7 @@ __all__ = [
     "DeleteConnectorResponse",
     "DeleteGuardrailPolicyResponse",
     "DeletePipelineResponse",
+    "DeletePipelineScheduleResponse",
     "Deployment",
     "DeploymentConfig",
     "DeploymentLogLine",
@@ -979,6 +1066,7 @@ __all__ = [
     "ListDeploymentsParams",
     "ListGuardrailPoliciesParams",
     "ListPipelineRunsParams",
+    "ListPipelineSchedulesParams",
     "ListPipelinesParams",
     "ListRunsParams",
     "Metric",
@@ -990,6 +1078,10 @@ __all__ = [
     "PipelineRun",
     "PipelineRunStep",
     "PipelineRunStepError",
+    "PipelineRunTrigger",
+    "PipelineSchedule",
+    "PipelineScheduleLastRun",
+    "PipelineScheduleLastRunError",
     "Run",
     "RunError",
     "RunGuardrail",
@@ -1012,6 +1104,7 @@ __all__ = [
     "UpdateGuardrailPolicyParams",
     "UpdateGuardrailPolicyParamsRule",
     "UpdatePipelineParams",
+    "UpdatePipelineScheduleParams",
     "VerifyAuditLogsResponse",
     "VerifyAuditLogsResponseFirstBroken",
 ]

@@ -15,12 +15,17 @@ if TYPE_CHECKING:
     from .._base_client import BaseClient
     from ..types import (
         CreatePipelineParams,
+        CreatePipelineScheduleParams,
+        DeletePipelineScheduleResponse,
         ListPipelineRunsParams,
+        ListPipelineSchedulesParams,
         ListPipelinesParams,
         Pipeline,
         PipelineRun,
+        PipelineSchedule,
         TriggerPipelineParams,
         UpdatePipelineParams,
+        UpdatePipelineScheduleParams,
     )
 
 TERMINAL_STATUSES = frozenset(["completed", "failed", "cancelled", "timed_out"])
@@ -62,12 +67,37 @@ class PipelineRuns(APIResource):
         return self.retrieve(pipeline_id, run_id)
 
 
+class PipelineSchedules(APIResource):
+    """`/pipelines/{id}/schedules`: a cron (in a time zone) that triggers the pipeline."""
+
+    def create(self, pipeline_id: str, *, idempotency_key: Optional[str] = None,
+               **params: "Unpack[CreatePipelineScheduleParams]") -> "PipelineSchedule":
+        return self._client._request("POST", path("/pipelines/{}/schedules", pipeline_id), body=params,
+                                     headers=idempotency(idempotency_key))
+
+    def retrieve(self, pipeline_id: str, schedule_id: str) -> "PipelineSchedule":
+        return self._client._request("GET", path("/pipelines/{}/schedules/{}", pipeline_id, schedule_id))
+
+    def update(self, pipeline_id: str, schedule_id: str,
+               **params: "Unpack[UpdatePipelineScheduleParams]") -> "PipelineSchedule":
+        return self._client._request("PATCH", path("/pipelines/{}/schedules/{}", pipeline_id, schedule_id),
+                                     body=params)
+
+    def list(self, pipeline_id: str, **params: "Unpack[ListPipelineSchedulesParams]") -> "Page[PipelineSchedule]":
+        return Page(self._client, path("/pipelines/{}/schedules", pipeline_id), dict(params))
+
+    def delete(self, pipeline_id: str, schedule_id: str) -> "DeletePipelineScheduleResponse":
+        return self._client._request("DELETE", path("/pipelines/{}/schedules/{}", pipeline_id, schedule_id))
+
+
 class Pipelines(APIResource):
     runs: PipelineRuns
+    schedules: PipelineSchedules
 
     def __init__(self, client: "BaseClient") -> None:
         super().__init__(client)
         self.runs = PipelineRuns(client)
+        self.schedules = PipelineSchedules(client)
 
     def create(self, *, idempotency_key: Optional[str] = None,
                **params: "Unpack[CreatePipelineParams]") -> "Pipeline":
