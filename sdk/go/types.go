@@ -198,10 +198,12 @@ type PipelineRun struct {
 	Error           map[string]any    `json:"error"`
 	Metadata        map[string]string `json:"metadata"`
 	TokensUsed      int64             `json:"tokens_used"`
-	LatencyMs       *int64            `json:"latency_ms"`
-	CreatedAt       time.Time         `json:"created_at"`
-	StartedAt       *time.Time        `json:"started_at"`
-	CompletedAt     *time.Time        `json:"completed_at"`
+	// What started the run: the API, or a schedule’s tick (`scheduled_for`)
+	Trigger     PipelineRunTrigger `json:"trigger"`
+	LatencyMs   *int64             `json:"latency_ms"`
+	CreatedAt   time.Time          `json:"created_at"`
+	StartedAt   *time.Time         `json:"started_at"`
+	CompletedAt *time.Time         `json:"completed_at"`
 }
 
 // PipelineRunStep is a nested object of the API.
@@ -218,6 +220,48 @@ type PipelineRunStep struct {
 
 // PipelineRunStepError is a nested object of the API.
 type PipelineRunStepError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// PipelineRunTrigger is a nested object of the API.
+// What started the run: the API, or a schedule’s tick (`scheduled_for`)
+type PipelineRunTrigger struct {
+	Type         PipelineRunTriggerType `json:"type"`
+	ScheduleID   *string                `json:"schedule_id,omitempty"`
+	ScheduledFor *time.Time             `json:"scheduled_for,omitempty"`
+}
+
+// PipelineSchedule is the PipelineSchedule schema.
+type PipelineSchedule struct {
+	ID         string            `json:"id"`
+	Object     string            `json:"object"`
+	PipelineID string            `json:"pipeline_id"`
+	Cron       string            `json:"cron"`
+	Timezone   string            `json:"timezone"`
+	Input      json.RawMessage   `json:"input"`
+	Metadata   map[string]string `json:"metadata"`
+	Enabled    bool              `json:"enabled"`
+	// Why the schedule paused itself (its key was revoked); null when you paused it or it runs
+	PausedReason *string `json:"paused_reason"`
+	// The next tick; null while paused
+	NextRunAt *time.Time `json:"next_run_at"`
+	// The latest ticks (up to 5), newest first
+	LastRuns  []PipelineScheduleLastRun `json:"last_runs"`
+	CreatedAt time.Time                 `json:"created_at"`
+	UpdatedAt *time.Time                `json:"updated_at"`
+}
+
+// PipelineScheduleLastRun is a nested object of the API.
+type PipelineScheduleLastRun struct {
+	ScheduledFor  time.Time                     `json:"scheduled_for"`
+	PipelineRunID *string                       `json:"pipeline_run_id"`
+	Error         *PipelineScheduleLastRunError `json:"error"`
+	FiredAt       time.Time                     `json:"fired_at"`
+}
+
+// PipelineScheduleLastRunError is a nested object of the API.
+type PipelineScheduleLastRunError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
@@ -706,6 +750,48 @@ type PipelineRunEventStreamParams struct {
 	StartingAfter *int64 `query:"starting_after"`
 }
 
+// PipelineScheduleNewParams holds the parameters of POST /v2/pipelines/{id}/schedules (createPipelineSchedule).
+type PipelineScheduleNewParams struct {
+	// Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules
+	Cron string `json:"cron"`
+	// IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin`
+	Timezone *string `json:"timezone,omitempty"`
+	// The input of every run it triggers; checked against the pipeline’s input_schema
+	Input any `json:"input,omitempty"`
+	// Up to 50 string key/value pairs for your own use
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// false pauses it; resuming never fires the ticks of the pause
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// PipelineScheduleListParams holds the parameters of GET /v2/pipelines/{id}/schedules (listPipelineSchedules).
+type PipelineScheduleListParams struct {
+	Limit         *int64  `query:"limit"`
+	StartingAfter *string `query:"starting_after"`
+	EndingBefore  *string `query:"ending_before"`
+}
+
+// PipelineScheduleUpdateParams holds the parameters of PATCH /v2/pipelines/{id}/schedules/{schedule_id} (updatePipelineSchedule).
+type PipelineScheduleUpdateParams struct {
+	// Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules
+	Cron *string `json:"cron,omitempty"`
+	// IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin`
+	Timezone *string `json:"timezone,omitempty"`
+	// The input of every run it triggers; checked against the pipeline’s input_schema
+	Input any `json:"input,omitempty"`
+	// Up to 50 string key/value pairs for your own use
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// false pauses it; resuming never fires the ticks of the pause
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// PipelineScheduleDeleteResponse is the answer of DELETE /v2/pipelines/{id}/schedules/{schedule_id} (deletePipelineSchedule).
+type PipelineScheduleDeleteResponse struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Deleted bool   `json:"deleted"`
+}
+
 // DeploymentNewParams holds the parameters of POST /v2/deployments (createDeployment).
 type DeploymentNewParams struct {
 	AgentID string `json:"agent_id"`
@@ -1076,6 +1162,14 @@ const (
 	PipelineRunStepStatusFailed    PipelineRunStepStatus = "failed"
 	PipelineRunStepStatusSkipped   PipelineRunStepStatus = "skipped"
 	PipelineRunStepStatusCancelled PipelineRunStepStatus = "cancelled"
+)
+
+// PipelineRunTriggerType is one of the values below.
+type PipelineRunTriggerType string
+
+const (
+	PipelineRunTriggerTypeAPI      PipelineRunTriggerType = "api"
+	PipelineRunTriggerTypeSchedule PipelineRunTriggerType = "schedule"
 )
 
 // DeploymentStatus is one of the values below.
