@@ -28,6 +28,7 @@ export const IdPrefixes = {
   job: 'job',
   guardrailPolicy: 'gp',
   connector: 'conn',
+  event: 'evt',
 } as const;
 export type IdPrefix = (typeof IdPrefixes)[keyof typeof IdPrefixes];
 

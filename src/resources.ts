@@ -34,6 +34,7 @@ import { createIdFactory, type IdFactory } from './ids.ts';
 import { type Bus, createMemoryBus } from './infra/bus/bus.ts';
 import { createSecretBox, loadSecretKey } from './infra/crypto/secret-box.ts';
 import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
+import type { PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
@@ -48,10 +49,18 @@ import { createInputValidator } from './pipelines/input-schema.ts';
 import { toPipelineRun } from './pipelines/present.ts';
 import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
+import { toRun } from './runs/present.ts';
 import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
 import { createScheduleStore } from './schedules/store.ts';
+import {
+  COMPLETION_WEBHOOK_JOB,
+  createCompletionWebhooks,
+  WEBHOOK_POOL_SIZE,
+} from './webhooks/completion.ts';
+import { createCompletionWebhookStore } from './webhooks/store.ts';
+import { createWebhookTargets } from './webhooks/target.ts';
 
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
@@ -101,8 +110,47 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
-  const queue = createDbQueue({ db, ids, clock, concurrency: config.workerConcurrency });
+  // completion webhooks run on a pool of their own: a slow receiver never holds a run's slot
+  const queue = createDbQueue({
+    db,
+    ids,
+    clock,
+    concurrency: config.workerConcurrency,
+    except: [COMPLETION_WEBHOOK_JOB],
+  });
+  const webhookQueue = createDbQueue({
+    db,
+    ids,
+    clock,
+    concurrency: WEBHOOK_POOL_SIZE,
+    only: [COMPLETION_WEBHOOK_JOB],
+  });
   const runStore = createRunStore(db);
+  const webhookEgress = config.allowPrivateWebhooks
+    ? createEgress({ allow: config.egressAllow, allowPrivate: true })
+    : egress;
+  /** webhook URLs checked and secrets sealed: on agents, pipelines, runs, pipeline runs (src/webhooks/) */
+  const webhookTargets = createWebhookTargets({
+    egress: webhookEgress,
+    allowPrivateWebhooks: config.allowPrivateWebhooks,
+    box,
+  });
+  let pipelineRunById: (id: string) => Promise<PipelineRunRow | undefined> = async () => undefined;
+  /** a run's or pipeline run's end POSTed to its webhook, durably (src/webhooks/completion.ts) */
+  const completionWebhooks = createCompletionWebhooks({
+    db,
+    store: createCompletionWebhookStore(db.kysely),
+    queue: webhookQueue,
+    targets: webhookTargets,
+    egress: webhookEgress,
+    ids,
+    clock,
+    runById: (id) => runStore.getById(id),
+    pipelineRunById: (id) => pipelineRunById(id),
+    presentRun: toRun,
+    presentPipelineRun: toPipelineRun,
+    onDelivery: (outcome) => prometheus.observeWebhookDelivery(outcome),
+  });
   // Deployments and runs need each other (runs are served by deployments; a deployment's smoke
   // test is a run, and served runs are logged to it): the run side binds to it late.
   let deployments: DeploymentService | undefined;
@@ -149,8 +197,12 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       prometheus.observeRunFinished(run);
       runtimeLog((d) => d.onRunFinished(run));
       pipelineEngine?.onRunFinished(run);
+      completionWebhooks.committed(run);
     },
-    onFinishBatch: (trx, runs) => metricsWriter.recordRuns(trx, runs),
+    onFinishBatch: async (trx, runs) => {
+      await metricsWriter.recordRuns(trx, runs);
+      await completionWebhooks.runsFinished(trx, runs);
+    },
   });
   const agents = createAgentService({
     store: createAgentStore(db.kysely),
@@ -160,6 +212,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     checkTools: connectors.checkAgentTools,
     checkGuardrails: guardrails.check,
     audit,
+    sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
   });
   const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock, audit });
   const services = {
@@ -186,6 +239,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       checkTools: connectors.checkRunTools,
       guardInput: guardrails.guardInput,
       audit,
+      resolveWebhook: (given, agent, runId) =>
+        webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
     }),
   };
   deployments = createDeploymentService({
@@ -203,6 +258,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
   });
   const pipelineStore = createPipelineStore(db);
+  pipelineRunById = (id) => pipelineStore.getRunById(id);
   const engine = createPipelineEngine({
     db,
     store: pipelineStore,
@@ -211,7 +267,11 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queue,
     clock,
     present: toPipelineRun,
-    onTerminalTrx: (trx, row) => metricsWriter.recordPipelineRun(trx, row),
+    onTerminalTrx: async (trx, row) => {
+      await metricsWriter.recordPipelineRun(trx, row);
+      await completionWebhooks.pipelineRunFinished(trx, row);
+    },
+    onTerminal: (row) => completionWebhooks.committed(row),
     onError: () => {
       counters.internalErrors++;
     },
@@ -229,6 +289,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     inputValidator: createInputValidator(),
     audit,
     checkTools: connectors.checkRunTools,
+    webhooks: webhookTargets,
   });
   const schedules = createScheduleService({
     store: createScheduleStore(db),
@@ -243,9 +304,6 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
   // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.
   const alertStore = createAlertStore(db.kysely);
-  const webhookEgress = config.allowPrivateWebhooks
-    ? createEgress({ allow: config.egressAllow, allowPrivate: true })
-    : egress;
   const alerts = createAlertService({
     store: alertStore,
     ids,
@@ -304,6 +362,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     egress,
     models,
     queue,
+    webhookQueue,
+    completionWebhooks,
     executor,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
@@ -326,6 +386,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
           pipeline: (job) => engine.giveUp(job),
         },
       );
+      await webhookQueue.start({
+        [COMPLETION_WEBHOOK_JOB]: (job, signal) => completionWebhooks.handle(job, signal),
+      });
       alertEvaluator.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch(() => {
@@ -335,7 +398,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
       await alertEvaluator.stop();
-      await queue.stop(config.shutdownGraceMs);
+      await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
     },
     async close() {
       await metricsWriter.close();

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+import { OwnerWebhookField, WebhookView } from '../webhooks/schema.ts';
 
 const Parameters = Type.Object(
   {
@@ -99,6 +100,7 @@ export const CreateAgent = Type.Object(
     guardrails: Type.Optional(fields.guardrails),
     metadata: Type.Optional(fields.metadata),
     smoke_test: Type.Optional(fields.smoke_test),
+    webhook: Type.Optional(OwnerWebhookField),
   },
   { additionalProperties: false },
 );
@@ -115,6 +117,7 @@ export const UpdateAgent = Type.Object(
     guardrails: Type.Optional(fields.guardrails),
     metadata: Type.Optional(fields.metadata),
     smoke_test: Type.Optional(fields.smoke_test),
+    webhook: Type.Optional(OwnerWebhookField),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -139,6 +142,7 @@ export const Agent = Type.Object(
       }),
       Type.Null(),
     ]),
+    webhook: WebhookView,
     version: Type.Integer(),
     created_at: Timestamp,
     updated_at: Timestamp,

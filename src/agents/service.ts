@@ -7,6 +7,7 @@ import type { IdFactory } from '../ids.ts';
 import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { AgentRow } from '../infra/db/schema.ts';
+import { presentWebhook, type WebhookInput } from '../webhooks/target.ts';
 import type { CreateAgentBody, UpdateAgentBody } from './schema.ts';
 import type { AgentStore } from './store.ts';
 
@@ -21,6 +22,8 @@ export interface AgentServiceDeps {
   checkGuardrails?: (orgId: string, ref: string | null) => Promise<void>;
   /** audit log: each change and its entry commit together */
   audit?: AuditRecorder;
+  /** checks and seals a completion webhook for the agent (src/webhooks/target.ts) */
+  sealWebhook?: (input: WebhookInput | null, agentId: string) => Promise<string | null>;
 }
 
 /** What the caller may put in `tools`: private connectors need the connectors:private scope. */
@@ -44,6 +47,7 @@ export function toAgent(row: AgentRow) {
       row.smoke_test === null
         ? null
         : (JSON.parse(row.smoke_test) as { input: Record<string, unknown>; expect?: string }),
+    webhook: presentWebhook(row.webhook),
     version: row.version,
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
@@ -62,6 +66,7 @@ const AGENT_FIELDS = [
   'guardrails',
   'metadata',
   'smoke_test',
+  'webhook',
 ] as const satisfies readonly (keyof AgentRow)[];
 
 export function createAgentService({
@@ -72,6 +77,7 @@ export function createAgentService({
   checkTools,
   checkGuardrails,
   audit,
+  sealWebhook,
 }: AgentServiceDeps) {
   function checkModel(model: string) {
     try {
@@ -93,9 +99,11 @@ export function createAgentService({
       checkModel(body.model);
       if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
       if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
+      const agentId = id ?? ids('ag');
+      const webhook = body.webhook && sealWebhook ? await sealWebhook(body.webhook, agentId) : null;
       const now = clock.now();
       const row: AgentRow = {
-        id: id ?? ids('ag'),
+        id: agentId,
         org_id: orgId,
         name: body.name,
         description: body.description ?? null,
@@ -106,6 +114,7 @@ export function createAgentService({
         guardrails: body.guardrails ?? null,
         metadata: JSON.stringify(body.metadata ?? {}),
         smoke_test: body.smoke_test ? JSON.stringify(body.smoke_test) : null,
+        webhook,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -138,6 +147,12 @@ export function createAgentService({
       if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
       if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
       const current = await mustGet(orgId, id);
+      const webhook =
+        body.webhook === undefined
+          ? undefined
+          : body.webhook && sealWebhook
+            ? await sealWebhook(body.webhook, id)
+            : null;
       const next: AgentRow = {
         ...current,
         ...(body.name !== undefined && { name: body.name }),
@@ -151,6 +166,7 @@ export function createAgentService({
         ...(body.smoke_test !== undefined && {
           smoke_test: body.smoke_test === null ? null : JSON.stringify(body.smoke_test),
         }),
+        ...(webhook !== undefined && { webhook }),
         version: current.version + 1,
         updated_at: clock.now(),
       };

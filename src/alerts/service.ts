@@ -7,10 +7,8 @@
  * `parseQuery`, so a rule can never hold a query the metrics API would refuse; its 422 names the
  * rule's field (`filters.status`, not `status`).
  *
- * Webhook URLs: https on a public address, checked through the egress guard (which resolves the
- * host) when the rule is written, and again at every delivery (DNS may change). With
- * AIRMY_ALLOW_PRIVATE_WEBHOOKS=1 (development, tests) http:// and private/loopback addresses are
- * allowed too — a local receiver is the point of that switch.
+ * Webhook URLs: https on a public address, checked when the rule is written and again at every
+ * delivery, the same check as completion webhooks' (src/webhooks/target.ts).
  *
  * Channel secrets are write-only: sealed at rest with the server's secret key (AES-256-GCM, bound to
  * the rule id and channel index) and never returned; the API shows `secret_set` instead.
@@ -22,8 +20,9 @@ import type { IdFactory } from '../ids.ts';
 import type { SecretBox } from '../infra/crypto/secret-box.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { AlertEventRow, AlertRuleRow, WebhookDeliveryRow } from '../infra/db/schema.ts';
-import { type Egress, EgressError } from '../infra/egress/egress.ts';
+import type { Egress } from '../infra/egress/egress.ts';
 import type { MetricsService } from '../metrics/service.ts';
+import { checkWebhookUrl } from '../webhooks/target.ts';
 import {
   type AlertFilters,
   type ChannelInputT,
@@ -160,25 +159,8 @@ export function createAlertService(deps: AlertServiceDeps) {
     return ms;
   }
 
-  async function checkUrl(raw: string, param: string) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw unprocessable('invalid_webhook_url', 'The webhook URL is not a valid URL', param);
-    }
-    if (url.protocol !== 'https:' && !(deps.allowPrivateWebhooks && url.protocol === 'http:')) {
-      throw unprocessable('invalid_webhook_url', 'Webhook URLs must use https', param);
-    }
-    try {
-      await egress.check(raw);
-    } catch (err) {
-      if (err instanceof EgressError) {
-        throw unprocessable('invalid_webhook_url', `The webhook URL may not be used: ${err.message}`, param);
-      }
-      throw err;
-    }
-  }
+  const checkUrl = (raw: string, param: string) =>
+    checkWebhookUrl(egress, deps.allowPrivateWebhooks, raw, param);
 
   async function sealChannels(
     ruleId: string,

@@ -9,35 +9,29 @@
  * until MAX_ATTEMPTS. Delivery is at-least-once (a crash between the POST and the commit re-sends):
  * receivers deduplicate on the event id (body `id`, header AIRMY-Event-Id).
  *
- * Signature (Stripe's scheme): `AIRMY-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
- * keyed with the channel's secret; a receiver recomputes it over the raw body and rejects stale `t`.
- * A channel without a secret gets unsigned deliveries.
+ * Headers and signature are every AIRMY webhook's (src/webhooks/deliver.ts), keyed with the
+ * channel's secret. A channel without a secret gets unsigned deliveries.
  */
-import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { IdFactory } from '../ids.ts';
 import type { SecretBox } from '../infra/crypto/secret-box.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { JobRow } from '../infra/db/schema.ts';
-import { type Egress, EgressError } from '../infra/egress/egress.ts';
+import type { Egress } from '../infra/egress/egress.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import type { WebhookOutcome } from '../observability/prometheus.ts';
+import { deliver } from '../webhooks/deliver.ts';
 import { type StoredChannel, secretAad } from './service.ts';
 import type { AlertStore } from './store.ts';
 
 export const WEBHOOK_JOB = 'webhook';
 export const MAX_ATTEMPTS = 6;
 export const BASE_BACKOFF_MS = 10_000;
-const TIMEOUT_MS = 10_000;
-const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Delay before attempt `attempt + 1` after attempt `attempt` failed: 10 s, 30 s, 90 s, 270 s, 810 s. */
 export const backoffMs = (attempt: number) => BASE_BACKOFF_MS * 3 ** (attempt - 1);
 
-export function sign(secret: string, unixSeconds: number, body: string): string {
-  const v1 = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
-  return `t=${unixSeconds},v1=${v1}`;
-}
+export { sign } from '../webhooks/deliver.ts';
 
 export const deliveryRef = (eventId: string, channel: number) => `${eventId}:${channel}`;
 
@@ -75,49 +69,16 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
 
     const attempt = (await store.attempts(eventId, channelIndex)) + 1;
     if (attempt > MAX_ATTEMPTS) return drop(job);
-    const body = event.payload;
-    const started = clock.now();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'AIRMY-Webhooks/1.0',
-      'airmy-event-id': event.id,
-      'airmy-delivery-attempt': String(attempt),
-    };
-    if (channel.secret !== null) {
-      const secret = box.open(channel.secret, secretAad(rule.id, channelIndex));
-      headers['airmy-signature'] = sign(secret, Math.floor(started / 1000), body);
-    }
-    let outcome: WebhookOutcome;
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    const t0 = performance.now();
-    try {
-      const res = await egress.fetch(
-        channel.url,
-        { method: 'POST', headers, body, signal },
-        { timeoutMs: TIMEOUT_MS, maxBytes: MAX_RESPONSE_BYTES },
-      );
-      statusCode = res.status;
-      outcome = res.status >= 200 && res.status < 300 ? 'success' : 'http_error';
-      if (outcome !== 'success') error = `HTTP ${res.status}`;
-    } catch (err) {
-      if (signal.aborted) throw err; // worker stopping: the job runs again at the next start
-      if (err instanceof EgressError) {
-        outcome =
-          err.code === 'timeout'
-            ? 'timeout'
-            : err.code === 'response_too_large'
-              ? 'success' // it answered; we just did not read it all
-              : ['connection_failed', 'dns_failed', 'aborted'].includes(err.code)
-                ? 'network_error'
-                : 'blocked';
-        error = outcome === 'success' ? null : `${err.code}: ${err.message}`;
-      } else {
-        outcome = 'network_error';
-        error = err instanceof Error ? err.message : String(err);
-      }
-    }
-    const durationMs = Math.round(performance.now() - t0);
+    const result = await deliver(egress, {
+      url: channel.url,
+      body: event.payload,
+      eventId: event.id,
+      attempt,
+      secret: channel.secret === null ? null : box.open(channel.secret, secretAad(rule.id, channelIndex)),
+      now: clock.now(),
+      signal,
+    });
+    const { outcome, statusCode, error, durationMs } = result;
     const now = clock.now();
     // a blocked URL (now private, say) is not retried: the next attempt would be refused the same way
     const retry = outcome !== 'success' && outcome !== 'blocked' && attempt < MAX_ATTEMPTS;
@@ -133,7 +94,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
         attempt,
         outcome,
         status_code: statusCode,
-        error: error?.slice(0, 500) ?? null,
+        error,
         duration_ms: durationMs,
         next_retry_at: nextAt,
         created_at: now,

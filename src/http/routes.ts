@@ -15,6 +15,7 @@ import { pipelineRoutes } from '../pipelines/routes.ts';
 import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
 import { scheduleRoutes } from '../schedules/routes.ts';
+import { webhookRoutes } from '../webhooks/routes.ts';
 
 /** Every resource's routes, each an encapsulated plugin under /v2; ops endpoints outside it. */
 export async function registerRoutes(app: FastifyInstance, resources: Resources) {
@@ -48,6 +49,7 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
   await app.register(runRoutes(resources), { prefix: '/v2' });
   await app.register(pipelineRoutes(resources), { prefix: '/v2' });
   await app.register(scheduleRoutes(resources), { prefix: '/v2' });
+  await app.register(webhookRoutes(resources), { prefix: '/v2' });
   await app.register(deploymentRoutes(resources), { prefix: '/v2' });
   await app.register(alertRoutes(resources), { prefix: '/v2' });
   await app.register(connectorRoutes(resources), { prefix: '/v2' });

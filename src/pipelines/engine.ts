@@ -65,6 +65,8 @@ export interface PipelineEngineDeps {
   onError?: (err: unknown, pipelineRunId: string) => void;
   /** inside the transaction that makes a pipeline run terminal, with its final row (metrics rollups) */
   onTerminalTrx?: (trx: Parameters<RunStore['finish']>[0], row: PipelineRunRow) => Promise<void>;
+  /** after that transaction committed (completion webhooks: wake their pool) */
+  onTerminal?: (row: PipelineRunRow) => void;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -367,6 +369,7 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
       for (const runId of [...reported.keys()]) if (!running.has(runId)) reported.delete(runId);
     }
     for (const r of written.rows) bus.publish(pipelineRunTopic(id), JSON.parse(r.data));
+    if (!pass.again && isPipelineTerminal(final.status)) deps.onTerminal?.(final);
     for (const p of pass.prepared) deps.runs().kick(p);
     if (pass.wakeAt !== null) queue.notify();
     for (const runId of pass.toCancel)

@@ -1,5 +1,6 @@
 import { iso } from '../clock.ts';
 import type { PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
+import { presentWebhook } from '../webhooks/target.ts';
 import type { PipelineDefinition } from './definition.ts';
 import { emptyStep, parseSteps } from './events.ts';
 
@@ -16,6 +17,7 @@ export function toPipeline(row: PipelineRow) {
     output: def.output ?? null,
     timeout_ms: def.timeout_ms ?? null,
     metadata: def.metadata ?? {},
+    webhook: presentWebhook(row.webhook),
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
   };
@@ -51,6 +53,7 @@ export function toPipelineRun(row: PipelineRunRow) {
     tokens_used: row.tokens_used,
     trigger: row.triggered_by ? (JSON.parse(row.triggered_by) as Record<string, unknown>) : { type: 'api' },
     latency_ms: row.completed_at === null ? null : row.completed_at - row.created_at,
+    webhook: presentWebhook(row.webhook),
     created_at: iso(row.created_at)!,
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),

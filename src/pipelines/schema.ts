@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+import { OwnerWebhookField, TriggerWebhookField, WebhookView } from '../webhooks/schema.ts';
 import { PipelineRunStatusList } from './events.ts';
 
 const any = (description: string) => Type.Unknown({ description });
@@ -26,12 +27,14 @@ const optional = Object.fromEntries(
   Object.entries(definitionFields).map(([k, v]) => [k, Type.Optional(v)]),
 ) as { [K in keyof typeof definitionFields]: ReturnType<typeof Type.Optional<(typeof definitionFields)[K]>> };
 
-export const CreatePipeline = Type.Object(optional, {
+const withWebhook = { ...optional, webhook: Type.Optional(OwnerWebhookField) };
+
+export const CreatePipeline = Type.Object(withWebhook, {
   additionalProperties: false,
   description:
     'A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`',
 });
-export const UpdatePipeline = Type.Object(optional, {
+export const UpdatePipeline = Type.Object(withWebhook, {
   additionalProperties: false,
   description: 'Fields to replace (null removes an optional one); the version goes up by one',
 });
@@ -51,6 +54,7 @@ export const Pipeline = Type.Object(
     output: Json,
     timeout_ms: Type.Union([Type.Integer(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
+    webhook: WebhookView,
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -94,6 +98,7 @@ export const PipelineRun = Type.Object(
       { description: 'What started the run: the API, or a schedule’s tick (`scheduled_for`)' },
     ),
     latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+    webhook: WebhookView,
     created_at: Timestamp,
     started_at: NullableTimestamp,
     completed_at: NullableTimestamp,
@@ -105,6 +110,7 @@ export const TriggerPipeline = Type.Object(
   {
     input: Type.Optional(Type.Unknown({ description: 'Checked against the pipeline’s input_schema' })),
     metadata: Type.Optional(Metadata),
+    webhook: Type.Optional(TriggerWebhookField),
   },
   { additionalProperties: false },
 );

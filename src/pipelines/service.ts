@@ -16,6 +16,7 @@ import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { Database, JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
+import type { WebhookInput, WebhookTargets } from '../webhooks/target.ts';
 import { type PipelineDefinition, validateDefinition } from './definition.ts';
 import type { PipelineEngine } from './engine.ts';
 import {
@@ -47,11 +48,23 @@ export interface PipelineServiceDeps {
    * every step agent's tools are checked against it when the pipeline is triggered.
    */
   checkTools?: (principal: Principal, tools: readonly string[]) => void;
+  /** completion webhooks: a pipeline's, inherited by its runs unless the trigger sets one */
+  webhooks?: WebhookTargets;
 }
 
 export interface TriggerInput {
   input?: unknown;
   metadata?: Record<string, string>;
+  /** absent: the pipeline's webhook; null: none */
+  webhook?: WebhookInput | null;
+}
+
+/** `webhook` is the pipeline's, not its definition's: split it off the body. */
+function splitWebhook(body: unknown): { def: unknown; webhook: WebhookInput | null | undefined } {
+  if (body === null || typeof body !== 'object' || !('webhook' in body))
+    return { def: body, webhook: undefined };
+  const { webhook, ...def } = body as Record<string, unknown>;
+  return { def, webhook: webhook as WebhookInput | null };
 }
 
 export function createPipelineService(deps: PipelineServiceDeps) {
@@ -93,17 +106,21 @@ export function createPipelineService(deps: PipelineServiceDeps) {
 
   return {
     checkTrigger,
-    async create(orgId: string, body: unknown) {
+    async create(orgId: string, input: unknown) {
+      const { def: body, webhook } = splitWebhook(input);
       const def = await check(orgId, body);
+      const id = ids('pl');
+      const sealed = webhook && deps.webhooks ? await deps.webhooks.seal(webhook, 'pipeline', id) : null;
       const now = clock.now();
       const row: PipelineRow = {
-        id: ids('pl'),
+        id,
         org_id: orgId,
         name: def.name,
         description: def.description ?? null,
         version: 1,
         definition: JSON.stringify(def),
         metadata: JSON.stringify(def.metadata ?? {}),
+        webhook: sealed,
         created_at: now,
         updated_at: now,
         deleted_at: null,
@@ -115,7 +132,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
           orgId,
           action: 'pipeline.created',
           resource: { type: 'pipeline', id: row.id },
-          changes: givenFields(body as object),
+          changes: givenFields(input as object),
           statusCode: 201,
         }),
       );
@@ -129,7 +146,9 @@ export function createPipelineService(deps: PipelineServiceDeps) {
       return { data: rows.map(toPipeline), has_more };
     },
     /** Merges the given fields into the definition, re-validates the whole, bumps the version. */
-    async update(orgId: string, id: string, patch: Record<string, unknown>) {
+    async update(orgId: string, id: string, input: Record<string, unknown>) {
+      const { def: rest, webhook } = splitWebhook(input);
+      const patch = rest as Record<string, unknown>;
       const current = await mustGet(orgId, id);
       const merged: Record<string, unknown> = { ...JSON.parse(current.definition) };
       for (const [key, value] of Object.entries(patch)) {
@@ -137,8 +156,15 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         else merged[key] = value;
       }
       const def = await check(orgId, merged);
+      const sealed =
+        webhook === undefined
+          ? current.webhook
+          : webhook && deps.webhooks
+            ? await deps.webhooks.seal(webhook, 'pipeline', id)
+            : null;
       const next: PipelineRow = {
         ...current,
+        webhook: sealed ?? null,
         name: def.name,
         description: def.description ?? null,
         version: current.version + 1,
@@ -156,7 +182,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
           orgId,
           action: 'pipeline.updated',
           resource: { type: 'pipeline', id },
-          changes: Object.keys(patch),
+          changes: Object.keys(input),
         }),
       );
       return toPipeline(next);
@@ -194,9 +220,17 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         }
       }
       const input = body.input ?? {};
+      const id = ids('prun');
+      const webhook = deps.webhooks
+        ? await deps.webhooks.resolve(
+            body.webhook,
+            { owner: 'pipeline', id: pipeline.id, webhook: pipeline.webhook },
+            { owner: 'pipeline_run', id },
+          )
+        : null;
       const now = clock.now();
       const row: PipelineRunRow = {
-        id: ids('prun'),
+        id,
         org_id: principal.orgId,
         pipeline_id: pipeline.id,
         pipeline_version: pipeline.version,
@@ -215,6 +249,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         started_at: null,
         completed_at: null,
         triggered_by: options.triggeredBy ? JSON.stringify(options.triggeredBy) : null,
+        webhook,
       };
       const run = toPipelineRun(row);
       // The first pass (the root steps' runs) commits with the run itself; when it is anything but

@@ -2,6 +2,7 @@ import { iso } from '../clock.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Hit } from '../guardrails/types.ts';
 import type { RunRow } from '../infra/db/schema.ts';
+import { presentWebhook } from '../webhooks/target.ts';
 import { isTerminalEvent, type RunEvent } from './events.ts';
 
 /** What a run is executed with: the agent's configuration as it was when the run was accepted. */
@@ -48,6 +49,7 @@ export function toRun(row: RunRow) {
     step_id: row.step_id,
     tool_calls: row.tool_calls ? (JSON.parse(row.tool_calls) as RunToolCall[]) : [],
     guardrails: row.guardrail_hits ? (JSON.parse(row.guardrail_hits) as Hit[]) : [],
+    webhook: presentWebhook(row.webhook),
     created_at: iso(row.created_at)!,
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),

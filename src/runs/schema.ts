@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
+import { RunWebhookField, WebhookView } from '../webhooks/schema.ts';
 import { RunStatuses } from './events.ts';
 
 export const CreateRun = Type.Object(
@@ -39,6 +40,7 @@ export const CreateRun = Type.Object(
         description: 'Expire the run if no worker starts it in time',
       }),
     ),
+    webhook: Type.Optional(RunWebhookField),
   },
   { additionalProperties: false },
 );
@@ -107,6 +109,7 @@ export const Run = Type.Object(
       }),
       { description: 'Guardrail rules that matched the input or output: what they did and how often' },
     ),
+    webhook: WebhookView,
     created_at: Timestamp,
     started_at: NullableTimestamp,
     completed_at: NullableTimestamp,

@@ -16,8 +16,9 @@ import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
-import type { Database, JobRow, RunRow } from '../infra/db/schema.ts';
+import type { AgentRow, Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
+import type { WebhookInput } from '../webhooks/target.ts';
 import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
 import { lacksRun, type RunConfig, restoreRun, storedEventData, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
@@ -36,6 +37,8 @@ export interface CreateRunInput {
   stream?: boolean;
   timeout_ms?: number;
   queue_timeout_ms?: number;
+  /** the completion webhook: absent → the agent's; null → none */
+  webhook?: WebhookInput | null;
 }
 
 /** The configuration a deployment froze, as the run engine needs it. */
@@ -84,6 +87,12 @@ export interface RunServiceDeps {
   guardInput?: (orgId: string, ref: string | null, input: unknown) => Promise<GuardedInput | null>;
   /** audit log: cancels are recorded (run creation is not: high volume, the run is its own record) */
   audit?: AuditRecorder;
+  /** the run's completion webhook, checked and sealed for it: its own, else its agent's (src/webhooks) */
+  resolveWebhook?: (
+    given: WebhookInput | null | undefined,
+    agent: AgentRow,
+    runId: string,
+  ) => Promise<string | null>;
 }
 
 export function createRunService({
@@ -99,6 +108,7 @@ export function createRunService({
   checkTools,
   guardInput,
   audit,
+  resolveWebhook,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -168,8 +178,15 @@ export function createRunService({
     const guardedConfig: RunConfig = extra.config === undefined ? config : JSON.parse(extra.config);
     const guarded = await guardInput?.(principal.orgId, guardedConfig.guardrails, body.input);
     if (guarded) guardedConfig.guardrail_policy = guarded.snapshot;
+    const id = ids('run');
+    // A run's own webhook, else its agent's; pipeline step runs and smoke tests do not inherit one.
+    const inherits = extra.pipeline_run_id === undefined && extra.config === undefined;
+    const webhook =
+      resolveWebhook && (body.webhook !== undefined || (inherits && agent.webhook))
+        ? await resolveWebhook(body.webhook, agent, id)
+        : null;
     const row: RunRow = {
-      id: ids('run'),
+      id,
       org_id: principal.orgId,
       agent_id: agent.id,
       deployment_id: served?.id ?? null,
@@ -192,6 +209,7 @@ export function createRunService({
       created_at: now,
       started_at: null,
       completed_at: null,
+      webhook,
       ...extra,
     };
     if (guarded) {

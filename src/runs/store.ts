@@ -30,6 +30,7 @@ const RUN_COLUMNS = [
   'completed_at',
   'tool_calls',
   'guardrail_hits',
+  'webhook',
 ] as const satisfies readonly (keyof RunRow)[];
 
 export interface RunFilters {

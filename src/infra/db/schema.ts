@@ -71,6 +71,8 @@ export interface AgentRow {
   version: number;
   /** JSON `{input, expect?}` or null: the run a deployment must pass before it goes active */
   smoke_test: string | null;
+  /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
+  webhook?: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -133,6 +135,8 @@ export interface RunRow {
   tool_calls?: string | null;
   /** JSON list of guardrail hits `[{rule, action, count}]` (migration 5); optional like tool_calls */
   guardrail_hits?: string | null;
+  /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
+  webhook?: string | null;
 }
 
 export interface RunEventRow {
@@ -163,6 +167,8 @@ export interface PipelineRow {
   /** JSON: the validated definition with defaults applied (PipelineDefinition) */
   definition: string;
   metadata: string;
+  /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
+  webhook?: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -193,6 +199,8 @@ export interface PipelineRunRow {
   completed_at: number | null;
   /** JSON `{type: "schedule", schedule_id, scheduled_for}`; null for a run triggered through the API */
   triggered_by?: string | null;
+  /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
+  webhook?: string | null;
 }
 
 export interface PipelineRunEventRow {
@@ -382,6 +390,7 @@ export interface Database {
   alert_rules: AlertRuleRow;
   alert_events: AlertEventRow;
   webhook_deliveries: WebhookDeliveryRow;
+  completion_webhook_deliveries: CompletionWebhookDeliveryRow;
   audit_logs: AuditLogRow;
   audit_heads: AuditHeadRow;
 }
@@ -412,4 +421,24 @@ export interface ScheduleFireRow {
   /** JSON `{code, message}` when the tick could not start a run */
   error: string | null;
   fired_at: number;
+}
+
+/** One attempt to deliver a run's or pipeline run's completion event (src/webhooks/completion.ts). */
+export interface CompletionWebhookDeliveryRow {
+  id: string;
+  org_id: string;
+  /** the run (run_…) or pipeline run (prun_…) */
+  subject_id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  next_retry_at: number | null;
+  /** 1 on the last attempt of a delivery that failed for good (deadline passed, or refused) */
+  gave_up: number;
+  created_at: number;
 }

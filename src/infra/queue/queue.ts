@@ -71,14 +71,33 @@ export interface QueueOptions {
   concurrency: number;
   pollMs?: number;
   onError?: (err: unknown, job: JobRow) => void;
+  /** Claim (and recover) only jobs of these kinds: a pool of their own (webhook deliveries). */
+  only?: readonly string[];
+  /** Never claim (nor recover) jobs of these kinds: another pool runs them. */
+  except?: readonly string[];
 }
 
 const RETRY_BACKOFF_MS = 1_000;
 const MAX_RETRY_BACKOFF_MS = 60_000;
 const MAX_HANDLER_FAILURES = 5;
 
-export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onError }: QueueOptions): Queue {
+export function createDbQueue({
+  db,
+  ids,
+  clock,
+  concurrency,
+  pollMs = 1_000,
+  onError,
+  only,
+  except,
+}: QueueOptions): Queue {
   const kysely = db.kysely;
+  // the kinds this pool takes, as a condition on `jobs` (several pools may share the table)
+  const kindFilter = only?.length
+    ? sql`AND kind IN (${sql.join([...only])})`
+    : except?.length
+      ? sql`AND kind NOT IN (${sql.join([...except])})`
+      : sql``;
   const workerId = ids('job').replace('job_', 'wrk_');
   let handlers: Record<string, JobHandler> = {};
   let giveUps: Record<string, GiveUp> = {};
@@ -129,7 +148,7 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     const lock = db.dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
     const result = await sql<JobRow>`
       UPDATE jobs SET locked_by = ${workerId}, locked_at = ${now}
-      WHERE id = (SELECT id FROM jobs WHERE locked_by IS NULL AND run_at <= ${now} ORDER BY run_at, id LIMIT 1 ${lock})
+      WHERE id = (SELECT id FROM jobs WHERE locked_by IS NULL AND run_at <= ${now} ${kindFilter} ORDER BY run_at, id LIMIT 1 ${lock})
       RETURNING *`.execute(kysely);
     return result.rows[0];
   }
@@ -290,11 +309,9 @@ export function createDbQueue({ db, ids, clock, concurrency, pollMs = 1_000, onE
     async start(h, g = {}) {
       handlers = h;
       giveUps = g;
-      await kysely
-        .updateTable('jobs')
-        .set({ locked_by: null, locked_at: null })
-        .where('locked_by', 'is not', null)
-        .execute();
+      await sql`UPDATE jobs SET locked_by = NULL, locked_at = NULL WHERE locked_by IS NOT NULL ${kindFilter}`.execute(
+        kysely,
+      );
       running = true;
       dirty = true;
       void pump();

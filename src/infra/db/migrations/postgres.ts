@@ -237,4 +237,22 @@ CREATE TABLE schedule_fires (
 ALTER TABLE pipeline_runs ADD COLUMN triggered_by TEXT;
 `,
   },
+  {
+    id: 15,
+    name: 'completion_webhooks',
+    // A run or pipeline run may carry a webhook (JSON {url, secret: sealed | null}), set on it or
+    // inherited from its agent or pipeline; each delivery attempt of its completion event is logged.
+    sql: `
+ALTER TABLE agents ADD COLUMN webhook TEXT;
+ALTER TABLE pipelines ADD COLUMN webhook TEXT;
+ALTER TABLE runs ADD COLUMN webhook TEXT;
+ALTER TABLE pipeline_runs ADD COLUMN webhook TEXT;
+CREATE TABLE completion_webhook_deliveries (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, subject_id TEXT COLLATE "C" NOT NULL, event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL, url TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL, status_code INTEGER,
+  error TEXT, duration_ms INTEGER NOT NULL, next_retry_at BIGINT, gave_up INTEGER NOT NULL, created_at BIGINT NOT NULL
+);
+CREATE INDEX completion_webhook_deliveries_subject ON completion_webhook_deliveries (subject_id, id);
+`,
+  },
 ];
