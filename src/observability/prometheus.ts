@@ -58,7 +58,7 @@ export function createPrometheus({ db }: { db: Db }) {
   });
   const webhookDeliveries = new Counter({
     name: 'airmy_webhook_deliveries_total',
-    help: 'Alert webhook delivery attempts by outcome',
+    help: 'Webhook delivery attempts (alert channels, run and pipeline run completions) by outcome',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

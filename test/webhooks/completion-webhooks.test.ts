@@ -71,7 +71,11 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
       assert.equal(hit.json.object, 'event');
       assert.equal(hit.json.type, type);
       const current = (await api('GET', `/v2/runs/${run.id}`)).json();
-      assert.deepEqual(hit.json.data, current, `${type}: the body's data is the run as GET /v2/runs/{id} answers`);
+      assert.deepEqual(
+        hit.json.data,
+        current,
+        `${type}: the body's data is the run as GET /v2/runs/{id} answers`,
+      );
       assert.equal(hit.json.created_at, current.completed_at);
       const log = await until(async () => {
         const l = await deliveries(run.id);
@@ -124,7 +128,10 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
     await receiver.received(2);
     const viaAgent = receiver.about(inherited.id);
     assert.equal(viaAgent.length, 1);
-    assert.ok(verify(viaAgent[0]!.headers, viaAgent[0]!.body, AGENT_SECRET).ok, 'signed with the agentâ€™s secret');
+    assert.ok(
+      verify(viaAgent[0]!.headers, viaAgent[0]!.body, AGENT_SECRET).ok,
+      'signed with the agentâ€™s secret',
+    );
     const viaRun = receiver.about(own.id);
     assert.equal(viaRun.length, 1);
     assert.equal(viaRun[0]!.headers['airmy-signature'], undefined, 'no secret: unsigned');
@@ -205,7 +212,11 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
     receiver.reset();
     receiver.statuses = [500, 500];
     const run = (
-      await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl, secret: SECRET } })
+      await api('POST', '/v2/runs', {
+        agent_id: agents.fast,
+        input: {},
+        webhook: { url: hookUrl, secret: SECRET },
+      })
     ).json();
     const first = await until(async () => {
       const l = await deliveries(run.id);
@@ -269,7 +280,9 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
   test('a receiver that keeps failing is given up 24 h after the run ended, every attempt recorded', async () => {
     receiver.reset();
     receiver.status = 503;
-    const run = (await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl } })).json();
+    const run = (
+      await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl } })
+    ).json();
     const ended = Date.parse(run.completed_at);
     for (let n = 1; ; n++) {
       const d = await until(async () => {
@@ -294,7 +307,11 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
   test('a receiver that hangs: the sync run still answers at once, and the delivery completes later', async () => {
     receiver.reset();
     receiver.hold = true;
-    const res = await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl } });
+    const res = await api('POST', '/v2/runs', {
+      agent_id: agents.fast,
+      input: {},
+      webhook: { url: hookUrl },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().status, 'completed');
     await receiver.received(1); // the receiver holds the delivery open
@@ -349,7 +366,11 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
       assert.equal(res.json().error.code, code);
       assert.equal(res.json().error.param, 'webhook.url');
     }
-    for (const webhook of [{ url: hookUrl, secret: 'short' }, { url: hookUrl, extra: 1 }, { secret: SECRET }]) {
+    for (const webhook of [
+      { url: hookUrl, secret: 'short' },
+      { url: hookUrl, extra: 1 },
+      { secret: SECRET },
+    ]) {
       const res = await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook });
       assert.equal(res.statusCode, 400, res.body);
     }
@@ -362,15 +383,25 @@ forEachDb('completion webhooks: signed delivery of a runâ€™s and a pipeline runâ
 
   test('another organization cannot read a runâ€™s or a pipeline runâ€™s delivery log (404)', async () => {
     const other = (await t.newOrg('business')).key;
-    const run = (await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl } })).json();
+    const run = (
+      await api('POST', '/v2/runs', { agent_id: agents.fast, input: {}, webhook: { url: hookUrl } })
+    ).json();
     const res = await api('GET', `/v2/runs/${run.id}/webhook_deliveries`, undefined, other);
     assert.equal(res.statusCode, 404);
     assert.equal(res.json().error.code, 'resource_missing');
     const pl = (
-      await api('POST', '/v2/pipelines', { name: 'p', steps: [{ id: 'a', agent_id: agents.fast, input: {} }] })
+      await api('POST', '/v2/pipelines', {
+        name: 'p',
+        steps: [{ id: 'a', agent_id: agents.fast, input: {} }],
+      })
     ).json();
     const prun = (await api('POST', `/v2/pipelines/${pl.id}/trigger`, {})).json();
-    const pres = await api('GET', `/v2/pipelines/${pl.id}/runs/${prun.id}/webhook_deliveries`, undefined, other);
+    const pres = await api(
+      'GET',
+      `/v2/pipelines/${pl.id}/runs/${prun.id}/webhook_deliveries`,
+      undefined,
+      other,
+    );
     assert.equal(pres.statusCode, 404);
     assert.equal((await api('GET', `/v2/runs/run_nope/webhook_deliveries`)).statusCode, 404);
   });

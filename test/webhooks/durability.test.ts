@@ -130,7 +130,11 @@ forEachDb('completion webhooks: private addresses refused when the webhook is se
             ['POST', '/v2/runs', { agent_id: agent, input: {}, webhook: { url } }],
             ['POST', '/v2/agents', { name: 'x', model: 'mock/x', webhook: { url } }],
             ['PATCH', `/v2/agents/${agent}`, { webhook: { url } }],
-            ['POST', '/v2/pipelines', { name: 'q', steps: [{ id: 'a', agent_id: agent, input: {} }], webhook: { url } }],
+            [
+              'POST',
+              '/v2/pipelines',
+              { name: 'q', steps: [{ id: 'a', agent_id: agent, input: {} }], webhook: { url } },
+            ],
             ['PATCH', `/v2/pipelines/${pipeline}`, { webhook: { url } }],
             ['POST', `/v2/pipelines/${pipeline}/trigger`, { webhook: { url } }],
           ] as const) {
