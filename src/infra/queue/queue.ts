@@ -17,6 +17,9 @@
  * - Recovery: at start, every lock is stale (embedded mode has one process), so locks are cleared
  *   and the jobs run again; handlers decide what a re-run means (see the run executor).
  * - Stop: no new claims; in-flight handlers get `graceMs` to finish, then their signal aborts.
+ * - Pools: several queues may share the table, each claiming (and recovering) only its kinds
+ *   (`only` / `except`): webhook deliveries run on a pool of their own, so a slow receiver never
+ *   takes a run's slot.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../../clock.ts';
