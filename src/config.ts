@@ -37,7 +37,7 @@ export interface Config {
   metricsToken: string | null;
   /** AIRMY_ALERT_INTERVAL_S (default 60): how often the worker evaluates alert rules */
   alertIntervalS: number;
-  /** AIRMY_ALLOW_PRIVATE_WEBHOOKS=1: alert webhooks may be http:// and reach private addresses (dev, tests) */
+  /** AIRMY_ALLOW_PRIVATE_WEBHOOKS=1: alert and completion webhooks may be http:// and reach private addresses (dev, tests) */
   allowPrivateWebhooks: boolean;
 }
 

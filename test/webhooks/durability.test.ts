@@ -94,7 +94,10 @@ describe('completion webhooks across a restart on the same SQLite data dir', () 
 forEachDb('completion webhooks: private addresses refused when the webhook is set', (target) => {
   for (const [label, env] of [
     ['default config', {}],
-    ['production config', { AIRMY_ENV: 'production', AIRMY_SECRET_KEY: SECRET_KEY }],
+    [
+      'production config',
+      { AIRMY_ENV: 'production', AIRMY_SECRET_KEY: SECRET_KEY, AIRMY_EGRESS_ALLOW: '10.9.9.9' },
+    ],
   ] as const) {
     describe(label, () => {
       let t: TestApp;
@@ -153,6 +156,26 @@ forEachDb('completion webhooks: private addresses refused when the webhook is se
         assert.equal(a.webhook, null);
         assert.equal(a.version, 1, 'the refused PATCH changed nothing');
       });
+
+      if (label === 'production config')
+        test('a private host the operator allows (AIRMY_EGRESS_ALLOW) is accepted, over https only', async () => {
+          const ok = await t.app.inject({
+            method: 'PATCH',
+            url: `/v2/agents/${agent}`,
+            headers: bearer(key),
+            payload: { webhook: { url: 'https://10.9.9.9/hook' } },
+          });
+          assert.equal(ok.statusCode, 200, ok.body);
+          assert.deepEqual(ok.json().webhook, { url: 'https://10.9.9.9/hook', secret_set: false });
+          const plain = await t.app.inject({
+            method: 'PATCH',
+            url: `/v2/agents/${agent}`,
+            headers: bearer(key),
+            payload: { webhook: { url: 'http://10.9.9.9/hook' } },
+          });
+          assert.equal(plain.statusCode, 422);
+          assert.equal(plain.json().error.param, 'webhook.url');
+        });
     });
   }
 });
