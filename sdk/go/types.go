@@ -96,16 +96,25 @@ type Agent struct {
 	Guardrails   *string           `json:"guardrails"`
 	Metadata     map[string]string `json:"metadata"`
 	SmokeTest    *AgentSmokeTest   `json:"smoke_test"`
-	Version      int64             `json:"version"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	DeletedAt    *time.Time        `json:"deleted_at,omitempty"`
+	// The completion webhook, if any (see docs/webhooks.md)
+	Webhook   *AgentWebhook `json:"webhook"`
+	Version   int64         `json:"version"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	DeletedAt *time.Time    `json:"deleted_at,omitempty"`
 }
 
 // AgentSmokeTest is a nested object of the API.
 type AgentSmokeTest struct {
 	Input  map[string]any `json:"input"`
 	Expect *string        `json:"expect,omitempty"`
+}
+
+// AgentWebhook is a nested object of the API.
+type AgentWebhook struct {
+	URL string `json:"url"`
+	// Whether deliveries are signed (the secret is never returned)
+	SecretSet bool `json:"secret_set"`
 }
 
 // Run is the Run schema.
@@ -128,10 +137,12 @@ type Run struct {
 	// Tools the model called, in order: each with its output, or the error the model saw
 	ToolCalls []RunToolCall `json:"tool_calls"`
 	// Guardrail rules that matched the input or output: what they did and how often
-	Guardrails  []RunGuardrail `json:"guardrails"`
-	CreatedAt   time.Time      `json:"created_at"`
-	StartedAt   *time.Time     `json:"started_at"`
-	CompletedAt *time.Time     `json:"completed_at"`
+	Guardrails []RunGuardrail `json:"guardrails"`
+	// The completion webhook, if any (see docs/webhooks.md)
+	Webhook     *RunWebhook `json:"webhook"`
+	CreatedAt   time.Time   `json:"created_at"`
+	StartedAt   *time.Time  `json:"started_at"`
+	CompletedAt *time.Time  `json:"completed_at"`
 }
 
 // RunError is a nested object of the API.
@@ -169,6 +180,13 @@ type RunGuardrail struct {
 	Count  int64              `json:"count"`
 }
 
+// RunWebhook is a nested object of the API.
+type RunWebhook struct {
+	URL string `json:"url"`
+	// Whether deliveries are signed (the secret is never returned)
+	SecretSet bool `json:"secret_set"`
+}
+
 // Pipeline is the Pipeline schema.
 type Pipeline struct {
 	ID          string           `json:"id"`
@@ -181,8 +199,17 @@ type Pipeline struct {
 	Output      json.RawMessage  `json:"output"`
 	TimeoutMs   *int64           `json:"timeout_ms"`
 	Metadata    map[string]any   `json:"metadata"`
-	CreatedAt   time.Time        `json:"created_at"`
-	UpdatedAt   time.Time        `json:"updated_at"`
+	// The completion webhook, if any (see docs/webhooks.md)
+	Webhook   *PipelineWebhook `json:"webhook"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
+}
+
+// PipelineWebhook is a nested object of the API.
+type PipelineWebhook struct {
+	URL string `json:"url"`
+	// Whether deliveries are signed (the secret is never returned)
+	SecretSet bool `json:"secret_set"`
 }
 
 // PipelineRun is the PipelineRun schema.
@@ -199,11 +226,13 @@ type PipelineRun struct {
 	Metadata        map[string]string `json:"metadata"`
 	TokensUsed      int64             `json:"tokens_used"`
 	// What started the run: the API, or a schedule’s tick (`scheduled_for`)
-	Trigger     PipelineRunTrigger `json:"trigger"`
-	LatencyMs   *int64             `json:"latency_ms"`
-	CreatedAt   time.Time          `json:"created_at"`
-	StartedAt   *time.Time         `json:"started_at"`
-	CompletedAt *time.Time         `json:"completed_at"`
+	Trigger   PipelineRunTrigger `json:"trigger"`
+	LatencyMs *int64             `json:"latency_ms"`
+	// The completion webhook, if any (see docs/webhooks.md)
+	Webhook     *PipelineRunWebhook `json:"webhook"`
+	CreatedAt   time.Time           `json:"created_at"`
+	StartedAt   *time.Time          `json:"started_at"`
+	CompletedAt *time.Time          `json:"completed_at"`
 }
 
 // PipelineRunStep is a nested object of the API.
@@ -230,6 +259,13 @@ type PipelineRunTrigger struct {
 	Type         PipelineRunTriggerType `json:"type"`
 	ScheduleID   *string                `json:"schedule_id,omitempty"`
 	ScheduledFor *time.Time             `json:"scheduled_for,omitempty"`
+}
+
+// PipelineRunWebhook is a nested object of the API.
+type PipelineRunWebhook struct {
+	URL string `json:"url"`
+	// Whether deliveries are signed (the secret is never returned)
+	SecretSet bool `json:"secret_set"`
 }
 
 // PipelineSchedule is the PipelineSchedule schema.
@@ -264,6 +300,27 @@ type PipelineScheduleLastRun struct {
 type PipelineScheduleLastRunError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// WebhookDelivery is the WebhookDelivery schema.
+type WebhookDelivery struct {
+	ID     string `json:"id"`
+	Object string `json:"object"`
+	// The event’s id (body `id`, header AIRMY-Event-Id): the same on every attempt
+	EventID string `json:"event_id"`
+	// run.completed, run.failed, …, pipeline_run.completed, …
+	EventType  string                 `json:"event_type"`
+	URL        string                 `json:"url"`
+	Attempt    int64                  `json:"attempt"`
+	Outcome    WebhookDeliveryOutcome `json:"outcome"`
+	StatusCode *int64                 `json:"status_code"`
+	Error      *string                `json:"error"`
+	DurationMs int64                  `json:"duration_ms"`
+	// When the next attempt is due; null after a success or the last attempt
+	NextRetryAt *time.Time `json:"next_retry_at"`
+	// true on the last attempt of a delivery that failed for good
+	GaveUp    bool      `json:"gave_up"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Deployment is the Deployment schema.
@@ -524,6 +581,8 @@ type AgentNewParams struct {
 	// Up to 50 string key/value pairs for your own use
 	Metadata  map[string]string        `json:"metadata,omitempty"`
 	SmokeTest *AgentNewParamsSmokeTest `json:"smoke_test,omitempty"`
+	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
+	Webhook *AgentNewParamsWebhook `json:"webhook,omitempty"`
 }
 
 // AgentNewParamsParameters is a nested object of the API.
@@ -569,6 +628,14 @@ type AgentNewParamsSmokeTest struct {
 	Expect *string `json:"expect,omitempty"`
 }
 
+// AgentNewParamsWebhook is a nested object of the API.
+type AgentNewParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
+}
+
 // AgentUpdateParams holds the parameters of PATCH /v2/agents/{id} (updateAgent).
 type AgentUpdateParams struct {
 	Name *string `json:"name,omitempty"`
@@ -584,6 +651,8 @@ type AgentUpdateParams struct {
 	// Up to 50 string key/value pairs for your own use
 	Metadata  map[string]string           `json:"metadata,omitempty"`
 	SmokeTest *AgentUpdateParamsSmokeTest `json:"smoke_test,omitempty"`
+	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
+	Webhook *AgentUpdateParamsWebhook `json:"webhook,omitempty"`
 }
 
 // AgentUpdateParamsParameters is a nested object of the API.
@@ -629,6 +698,14 @@ type AgentUpdateParamsSmokeTest struct {
 	Expect *string `json:"expect,omitempty"`
 }
 
+// AgentUpdateParamsWebhook is a nested object of the API.
+type AgentUpdateParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
+}
+
 // AgentDeleteResponse is the answer of DELETE /v2/agents/{id} (deleteAgent).
 type AgentDeleteResponse struct {
 	ID      string `json:"id"`
@@ -655,6 +732,16 @@ type RunNewParams struct {
 	TimeoutMs *int64 `json:"timeout_ms,omitempty"`
 	// Expire the run if no worker starts it in time
 	QueueTimeoutMs *int64 `json:"queue_timeout_ms,omitempty"`
+	// POSTed the run when it ends (signed when it has a secret). Absent: the agent’s webhook; null: none
+	Webhook *RunNewParamsWebhook `json:"webhook,omitempty"`
+}
+
+// RunNewParamsWebhook is a nested object of the API.
+type RunNewParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
 }
 
 // RunListParams holds the parameters of GET /v2/runs (listRuns).
@@ -692,6 +779,16 @@ type PipelineNewParams struct {
 	TimeoutMs any `json:"timeout_ms,omitempty"`
 	// Your own key/value pairs
 	Metadata any `json:"metadata,omitempty"`
+	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
+	Webhook *PipelineNewParamsWebhook `json:"webhook,omitempty"`
+}
+
+// PipelineNewParamsWebhook is a nested object of the API.
+type PipelineNewParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
 }
 
 // PipelineListParams holds the parameters of GET /v2/pipelines (listPipelines).
@@ -717,6 +814,16 @@ type PipelineUpdateParams struct {
 	TimeoutMs any `json:"timeout_ms,omitempty"`
 	// Your own key/value pairs
 	Metadata any `json:"metadata,omitempty"`
+	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
+	Webhook *PipelineUpdateParamsWebhook `json:"webhook,omitempty"`
+}
+
+// PipelineUpdateParamsWebhook is a nested object of the API.
+type PipelineUpdateParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
 }
 
 // PipelineDeleteResponse is the answer of DELETE /v2/pipelines/{id} (deletePipeline).
@@ -732,6 +839,16 @@ type PipelineTriggerParams struct {
 	Input any `json:"input,omitempty"`
 	// Up to 50 string key/value pairs for your own use
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// POSTed the pipeline run when it ends. Absent: the pipeline’s webhook; null: none
+	Webhook *PipelineTriggerParamsWebhook `json:"webhook,omitempty"`
+}
+
+// PipelineTriggerParamsWebhook is a nested object of the API.
+type PipelineTriggerParamsWebhook struct {
+	// https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)
+	URL string `json:"url"`
+	// Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned
+	Secret *string `json:"secret,omitempty"`
 }
 
 // PipelineRunListParams holds the parameters of GET /v2/pipelines/{id}/runs (listPipelineRuns).
@@ -790,6 +907,20 @@ type PipelineScheduleDeleteResponse struct {
 	ID      string `json:"id"`
 	Object  string `json:"object"`
 	Deleted bool   `json:"deleted"`
+}
+
+// RunWebhookDeliveryListParams holds the parameters of GET /v2/runs/{id}/webhook_deliveries (listRunWebhookDeliveries).
+type RunWebhookDeliveryListParams struct {
+	Limit         *int64  `query:"limit"`
+	StartingAfter *string `query:"starting_after"`
+	EndingBefore  *string `query:"ending_before"`
+}
+
+// PipelineRunWebhookDeliveryListParams holds the parameters of GET /v2/pipelines/{id}/runs/{run_id}/webhook_deliveries (listPipelineRunWebhookDeliveries).
+type PipelineRunWebhookDeliveryListParams struct {
+	Limit         *int64  `query:"limit"`
+	StartingAfter *string `query:"starting_after"`
+	EndingBefore  *string `query:"ending_before"`
 }
 
 // DeploymentNewParams holds the parameters of POST /v2/deployments (createDeployment).
@@ -1170,6 +1301,17 @@ type PipelineRunTriggerType string
 const (
 	PipelineRunTriggerTypeAPI      PipelineRunTriggerType = "api"
 	PipelineRunTriggerTypeSchedule PipelineRunTriggerType = "schedule"
+)
+
+// WebhookDeliveryOutcome is one of the values below.
+type WebhookDeliveryOutcome string
+
+const (
+	WebhookDeliveryOutcomeSuccess      WebhookDeliveryOutcome = "success"
+	WebhookDeliveryOutcomeHTTPError    WebhookDeliveryOutcome = "http_error"
+	WebhookDeliveryOutcomeTimeout      WebhookDeliveryOutcome = "timeout"
+	WebhookDeliveryOutcomeNetworkError WebhookDeliveryOutcome = "network_error"
+	WebhookDeliveryOutcomeBlocked      WebhookDeliveryOutcome = "blocked"
 )
 
 // DeploymentStatus is one of the values below.

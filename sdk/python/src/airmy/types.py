@@ -92,6 +92,12 @@ class AgentSmokeTest(_AgentSmokeTestRequired, total=False):
     expect: str
 
 
+class AgentWebhook(TypedDict):
+    url: str
+    secret_set: bool
+    """Whether deliveries are signed (the secret is never returned)"""
+
+
 class _AgentRequired(TypedDict):
     id: str
     object: Literal["agent"]
@@ -104,6 +110,8 @@ class _AgentRequired(TypedDict):
     guardrails: Optional[str]
     metadata: Dict[str, str]
     smoke_test: Optional[AgentSmokeTest]
+    webhook: Optional[AgentWebhook]
+    """The completion webhook, if any (see docs/webhooks.md)"""
     version: int
     created_at: str
     updated_at: str
@@ -146,6 +154,12 @@ class RunGuardrail(TypedDict):
     count: int
 
 
+class RunWebhook(TypedDict):
+    url: str
+    secret_set: bool
+    """Whether deliveries are signed (the secret is never returned)"""
+
+
 class Run(TypedDict):
     id: str
     object: Literal["run"]
@@ -166,9 +180,17 @@ class Run(TypedDict):
     """Tools the model called, in order: each with its output, or the error the model saw"""
     guardrails: List[RunGuardrail]
     """Guardrail rules that matched the input or output: what they did and how often"""
+    webhook: Optional[RunWebhook]
+    """The completion webhook, if any (see docs/webhooks.md)"""
     created_at: str
     started_at: Optional[str]
     completed_at: Optional[str]
+
+
+class PipelineWebhook(TypedDict):
+    url: str
+    secret_set: bool
+    """Whether deliveries are signed (the secret is never returned)"""
 
 
 class Pipeline(TypedDict):
@@ -182,6 +204,8 @@ class Pipeline(TypedDict):
     output: Any
     timeout_ms: Optional[int]
     metadata: Dict[str, Any]
+    webhook: Optional[PipelineWebhook]
+    """The completion webhook, if any (see docs/webhooks.md)"""
     created_at: str
     updated_at: str
 
@@ -213,6 +237,12 @@ class PipelineRunTrigger(_PipelineRunTriggerRequired, total=False):
     scheduled_for: str
 
 
+class PipelineRunWebhook(TypedDict):
+    url: str
+    secret_set: bool
+    """Whether deliveries are signed (the secret is never returned)"""
+
+
 class PipelineRun(TypedDict):
     id: str
     object: Literal["pipeline_run"]
@@ -228,6 +258,8 @@ class PipelineRun(TypedDict):
     trigger: PipelineRunTrigger
     """What started the run: the API, or a schedule’s tick (`scheduled_for`)"""
     latency_ms: Optional[int]
+    webhook: Optional[PipelineRunWebhook]
+    """The completion webhook, if any (see docs/webhooks.md)"""
     created_at: str
     started_at: Optional[str]
     completed_at: Optional[str]
@@ -262,6 +294,26 @@ class PipelineSchedule(TypedDict):
     """The latest ticks (up to 5), newest first"""
     created_at: str
     updated_at: Optional[str]
+
+
+class WebhookDelivery(TypedDict):
+    id: str
+    object: Literal["webhook_delivery"]
+    event_id: str
+    """The event’s id (body `id`, header AIRMY-Event-Id): the same on every attempt"""
+    event_type: str
+    """run.completed, run.failed, …, pipeline_run.completed, …"""
+    url: str
+    attempt: int
+    outcome: Literal["success", "http_error", "timeout", "network_error", "blocked"]
+    status_code: Optional[int]
+    error: Optional[str]
+    duration_ms: int
+    next_retry_at: Optional[str]
+    """When the next attempt is due; null after a success or the last attempt"""
+    gave_up: bool
+    """true on the last attempt of a delivery that failed for good"""
+    created_at: str
 
 
 class DeploymentConfig(TypedDict):
@@ -495,6 +547,16 @@ class CreateAgentParamsSmokeTest(_CreateAgentParamsSmokeTestRequired, total=Fals
     """Text the output.result must contain"""
 
 
+class _CreateAgentParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class CreateAgentParamsWebhook(_CreateAgentParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
 class _CreateAgentParamsRequired(TypedDict):
     name: str
     model: str
@@ -512,6 +574,8 @@ class CreateAgentParams(_CreateAgentParamsRequired, total=False):
     metadata: Dict[str, str]
     """Up to 50 string key/value pairs for your own use"""
     smoke_test: Optional[CreateAgentParamsSmokeTest]
+    webhook: Optional[CreateAgentParamsWebhook]
+    """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
 
 class DeleteAgentResponse(TypedDict):
@@ -570,6 +634,16 @@ class UpdateAgentParamsSmokeTest(_UpdateAgentParamsSmokeTestRequired, total=Fals
     """Text the output.result must contain"""
 
 
+class _UpdateAgentParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class UpdateAgentParamsWebhook(_UpdateAgentParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
 class UpdateAgentParams(TypedDict, total=False):
     name: str
     model: str
@@ -584,6 +658,8 @@ class UpdateAgentParams(TypedDict, total=False):
     metadata: Dict[str, str]
     """Up to 50 string key/value pairs for your own use"""
     smoke_test: Optional[UpdateAgentParamsSmokeTest]
+    webhook: Optional[UpdateAgentParamsWebhook]
+    """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
 
 class ListAlertsParams(TypedDict, total=False):
@@ -864,6 +940,16 @@ class ListPipelinesParams(TypedDict, total=False):
     ending_before: str
 
 
+class _CreatePipelineParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class CreatePipelineParamsWebhook(_CreatePipelineParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
 class CreatePipelineParams(TypedDict, total=False):
     """A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`"""
 
@@ -881,12 +967,24 @@ class CreatePipelineParams(TypedDict, total=False):
     """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
     metadata: Any
     """Your own key/value pairs"""
+    webhook: Optional[CreatePipelineParamsWebhook]
+    """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
 
 class DeletePipelineResponse(TypedDict):
     id: str
     object: Literal["pipeline"]
     deleted: bool
+
+
+class _UpdatePipelineParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class UpdatePipelineParamsWebhook(_UpdatePipelineParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
 
 
 class UpdatePipelineParams(TypedDict, total=False):
@@ -906,6 +1004,8 @@ class UpdatePipelineParams(TypedDict, total=False):
     """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
     metadata: Any
     """Your own key/value pairs"""
+    webhook: Optional[UpdatePipelineParamsWebhook]
+    """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
 
 class ListPipelineRunsParams(TypedDict, total=False):
@@ -920,6 +1020,12 @@ class ListPipelineRunsParams(TypedDict, total=False):
 
 class StreamPipelineRunEventsParams(TypedDict, total=False):
     starting_after: int
+
+
+class ListPipelineRunWebhookDeliveriesParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
 
 
 class ListPipelineSchedulesParams(TypedDict, total=False):
@@ -963,11 +1069,23 @@ class UpdatePipelineScheduleParams(TypedDict, total=False):
     """false pauses it; resuming never fires the ticks of the pause"""
 
 
+class _TriggerPipelineParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class TriggerPipelineParamsWebhook(_TriggerPipelineParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
+
+
 class TriggerPipelineParams(TypedDict, total=False):
     input: Any
     """Checked against the pipeline’s input_schema"""
     metadata: Dict[str, str]
     """Up to 50 string key/value pairs for your own use"""
+    webhook: Optional[TriggerPipelineParamsWebhook]
+    """POSTed the pipeline run when it ends. Absent: the pipeline’s webhook; null: none"""
 
 
 class ListRunsParams(TypedDict, total=False):
@@ -981,6 +1099,16 @@ class ListRunsParams(TypedDict, total=False):
     """One or several statuses (repeat the parameter)"""
     created_after: str
     created_before: str
+
+
+class _CreateRunParamsWebhookRequired(TypedDict):
+    url: str
+    """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
+
+
+class CreateRunParamsWebhook(_CreateRunParamsWebhookRequired, total=False):
+    secret: str
+    """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
 
 
 class _CreateRunParamsRequired(TypedDict):
@@ -1004,15 +1132,24 @@ class CreateRunParams(_CreateRunParamsRequired, total=False):
     """Run timeout (default 10 min)"""
     queue_timeout_ms: int
     """Expire the run if no worker starts it in time"""
+    webhook: Optional[CreateRunParamsWebhook]
+    """POSTed the run when it ends (signed when it has a secret). Absent: the agent’s webhook; null: none"""
 
 
 class StreamRunEventsParams(TypedDict, total=False):
     starting_after: int
 
 
+class ListRunWebhookDeliveriesParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
 __all__ = [
     "Agent",
     "AgentSmokeTest",
+    "AgentWebhook",
     "Alert",
     "AlertChannel",
     "AlertEvent",
@@ -1029,6 +1166,7 @@ __all__ = [
     "CreateAgentParamsParametersMockError",
     "CreateAgentParamsParametersMockToolCall",
     "CreateAgentParamsSmokeTest",
+    "CreateAgentParamsWebhook",
     "CreateAlertParams",
     "CreateAlertParamsChannel",
     "CreateAlertParamsFilters",
@@ -1039,8 +1177,10 @@ __all__ = [
     "CreateGuardrailPolicyParams",
     "CreateGuardrailPolicyParamsRule",
     "CreatePipelineParams",
+    "CreatePipelineParamsWebhook",
     "CreatePipelineScheduleParams",
     "CreateRunParams",
+    "CreateRunParamsWebhook",
     "CreateSessionTokenParams",
     "DeleteAgentResponse",
     "DeleteAlertResponse",
@@ -1065,9 +1205,11 @@ __all__ = [
     "ListConnectorsParams",
     "ListDeploymentsParams",
     "ListGuardrailPoliciesParams",
+    "ListPipelineRunWebhookDeliveriesParams",
     "ListPipelineRunsParams",
     "ListPipelineSchedulesParams",
     "ListPipelinesParams",
+    "ListRunWebhookDeliveriesParams",
     "ListRunsParams",
     "Metric",
     "MetricSery",
@@ -1079,24 +1221,29 @@ __all__ = [
     "PipelineRunStep",
     "PipelineRunStepError",
     "PipelineRunTrigger",
+    "PipelineRunWebhook",
     "PipelineSchedule",
     "PipelineScheduleLastRun",
     "PipelineScheduleLastRunError",
+    "PipelineWebhook",
     "Run",
     "RunError",
     "RunGuardrail",
     "RunToolCall",
     "RunToolCallError",
     "RunUsage",
+    "RunWebhook",
     "SessionToken",
     "StreamPipelineRunEventsParams",
     "StreamRunEventsParams",
     "TriggerPipelineParams",
+    "TriggerPipelineParamsWebhook",
     "UpdateAgentParams",
     "UpdateAgentParamsParameters",
     "UpdateAgentParamsParametersMockError",
     "UpdateAgentParamsParametersMockToolCall",
     "UpdateAgentParamsSmokeTest",
+    "UpdateAgentParamsWebhook",
     "UpdateAlertParams",
     "UpdateAlertParamsChannel",
     "UpdateAlertParamsFilters",
@@ -1104,7 +1251,9 @@ __all__ = [
     "UpdateGuardrailPolicyParams",
     "UpdateGuardrailPolicyParamsRule",
     "UpdatePipelineParams",
+    "UpdatePipelineParamsWebhook",
     "UpdatePipelineScheduleParams",
     "VerifyAuditLogsResponse",
     "VerifyAuditLogsResponseFirstBroken",
+    "WebhookDelivery",
 ]
