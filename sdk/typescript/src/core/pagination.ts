@@ -64,6 +64,10 @@ export class PagePromise<T extends { id: string }> implements PromiseLike<Page<T
     return this.#promise.then(onfulfilled, onrejected);
   }
 
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Page<T> | B> {
+    return this.then(undefined, onrejected);
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     yield* await this;
   }
