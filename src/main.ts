@@ -7,7 +7,7 @@
 import { AirmyError, APIError } from '../sdk/typescript/index.ts';
 import { findCommand, groupHelp, HELP } from './cli/commands.ts';
 import { cliContext, UsageError } from './cli/context.ts';
-import { ConfigError } from './config.ts';
+import { ConfigError } from './config-error.ts';
 import { ApiError } from './errors.ts';
 
 const wantsHelp = (args: string[]) => args.some((a) => a === '--help' || a === '-h');

@@ -1,20 +1,18 @@
 /**
  * The commands that work on the server's own database rather than over the API: start the server,
  * migrate, and bootstrap organizations and keys before any key exists. They read the same
- * environment as the server (AIRMY_DATA_DIR, AIRMY_DATABASE_URL, …).
+ * environment as the server (AIRMY_DATA_DIR, AIRMY_DATABASE_URL, …). The server's modules are
+ * imported when one of these runs, so the client commands start without loading them.
  */
 import { Scopes } from '../auth/scopes.ts';
-import { type Config, parseConfig } from '../config.ts';
 import { Plans } from '../organizations/plans.ts';
-import { buildResources } from '../resources.ts';
-import { startServer } from '../server.ts';
+import type { Resources } from '../resources.ts';
 import { type CliContext, type Command, parse, UsageError, write } from './context.ts';
 
-async function withResources<T>(
-  ctx: CliContext,
-  fn: (r: Awaited<ReturnType<typeof buildResources>>) => Promise<T>,
-) {
-  const config: Config = parseConfig(ctx.env);
+async function withResources<T>(ctx: CliContext, fn: (r: Resources) => Promise<T>) {
+  const { parseConfig } = await import('../config.ts');
+  const { buildResources } = await import('../resources.ts');
+  const config = parseConfig(ctx.env);
   const resources = await buildResources({ ...config, demo: false });
   try {
     return await fn(resources);
@@ -31,6 +29,8 @@ export const serve: Command = {
   help: `Usage: airmy serve\n\nStarts the API server. Configuration comes from the environment (AIRMY_PORT, AIRMY_DATA_DIR,\nAIRMY_DATABASE_URL, …; see README). SIGTERM / SIGINT stop it gracefully.`,
   async run(args, ctx) {
     parse(args, {});
+    const { parseConfig } = await import('../config.ts');
+    const { startServer } = await import('../server.ts');
     const config = parseConfig(ctx.env);
     const server = await startServer(config);
     const shutdown = (signal: string) => {

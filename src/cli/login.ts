@@ -23,7 +23,10 @@ Options:
   --base-url <url>   the API base URL ending in /v2 (default ${DEFAULT_BASE_URL})
   --ca-file <pem>    a CA to trust for a self-signed server (e.g. .airmy/tls/ca.pem)`;
 
-/** Reads answers: prompts on a terminal (the key hidden), plain lines otherwise. */
+/**
+ * Reads answers: on a terminal, one line at a time in raw mode (echoed, or not for the key), so
+ * nothing typed ahead leaks from one prompt into the next; otherwise plain lines from stdin.
+ */
 function asker(ctx: CliContext) {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const interactive = Boolean(stdin.isTTY);
@@ -31,57 +34,55 @@ function asker(ctx: CliContext) {
   const waiting: ((line: string | undefined) => void)[] = [];
   let ended = false;
   let rl: ReturnType<typeof createInterface> | undefined;
-  const ensure = () => {
-    if (rl) return;
-    rl = createInterface({ input: stdin, terminal: false });
-    rl.on('line', (l) => (waiting.length ? waiting.shift()!(l) : lines.push(l)));
-    rl.on('close', () => {
-      ended = true;
-      for (const w of waiting.splice(0)) w(undefined);
-    });
-  };
   const nextLine = () =>
     new Promise<string | undefined>((resolve) => {
-      ensure();
+      rl ??= createInterface({ input: stdin, terminal: false })
+        .on('line', (l) => (waiting.length ? waiting.shift()!(l) : lines.push(l)))
+        .on('close', () => {
+          ended = true;
+          for (const w of waiting.splice(0)) w(undefined);
+        });
       if (lines.length) resolve(lines.shift());
       else if (ended) resolve(undefined);
       else waiting.push(resolve);
     });
+  const rawLine = (echo: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      let value = '';
+      const finish = (fn: () => void) => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+        ctx.stderr.write('\n');
+        fn();
+      };
+      const onData = (buf: Buffer) => {
+        for (const ch of buf.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return finish(() => resolve(value.trim()));
+          if (ch === '\u0003' || ch === '\u0004') return finish(() => reject(new UsageError('cancelled')));
+          if (ch === '\u007f' || ch === '\b') {
+            if (value && echo) ctx.stderr.write('\b \b');
+            value = value.slice(0, -1);
+          } else if (ch >= ' ') {
+            value += ch;
+            if (echo) ctx.stderr.write(ch);
+          }
+        }
+      };
+      stdin.setRawMode(true);
+      stdin.resume();
+      stdin.on('data', onData);
+    });
   return {
     async ask(question: string, fallback = ''): Promise<string> {
-      if (interactive) ctx.stderr.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
-      const answer = (await nextLine())?.trim();
-      return answer || fallback;
+      if (!interactive) return (await nextLine())?.trim() || fallback;
+      ctx.stderr.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
+      return (await rawLine(true)) || fallback;
     },
     async secret(question: string): Promise<string> {
       if (!interactive) return (await nextLine())?.trim() ?? '';
       ctx.stderr.write(`${question}: `);
-      stdin.setRawMode(true);
-      stdin.resume();
-      let value = '';
-      try {
-        return await new Promise<string>((resolve, reject) => {
-          const onData = (buf: Buffer) => {
-            for (const ch of buf.toString('utf8')) {
-              if (ch === '\r' || ch === '\n') {
-                stdin.off('data', onData);
-                ctx.stderr.write('\n');
-                return resolve(value.trim());
-              }
-              if (ch === '\u0003') {
-                stdin.off('data', onData);
-                return reject(new UsageError('cancelled'));
-              }
-              if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-              else value += ch;
-            }
-          };
-          stdin.on('data', onData);
-        });
-      } finally {
-        stdin.setRawMode(false);
-        stdin.pause();
-      }
+      return rawLine(false);
     },
     close() {
       rl?.close();

@@ -46,9 +46,11 @@ async function printEvents(ctx: CliContext, client: Airmy, events: AsyncIterable
       printed = true;
     }
   }
-  if (printed) ctx.stdout.write('\n');
   if (!runId) return 1;
   const run = await client.runs.retrieve(runId);
+  // a run that was not streamed has no deltas: its answer is in the run
+  if (!printed && run.output) ctx.stdout.write(outputText(run));
+  if (printed || run.output) ctx.stdout.write('\n');
   ctx.stderr.write(`${summary(ctx, run)}\n`);
   return run.status === 'completed' ? 0 : 1;
 }
