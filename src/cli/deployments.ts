@@ -63,7 +63,7 @@ ${common}`,
     ctx.stderr.write(
       `deploying ${dep.agent_id} as version ${dep.version} to ${dep.environment} (${dep.id})\n`,
     );
-    const stream = client.deployments.logs(dep.id);
+    const stream = client.deployments.streamLogs(dep.id);
     let final: string | undefined;
     for await (const e of stream) {
       if (values.json) ctx.stdout.write(`${JSON.stringify(e)}\n`);
@@ -171,7 +171,9 @@ ${common}`,
       follow: { type: 'boolean', short: 'f' },
     });
     const id = one(positionals, 'deployment id');
-    const stream = clientFor(ctx, values.profile).deployments.logs(id, { follow: Boolean(values.follow) });
+    const stream = clientFor(ctx, values.profile).deployments.streamLogs(id, {
+      follow: Boolean(values.follow),
+    });
     for await (const e of stream) {
       if (values.json) ctx.stdout.write(`${JSON.stringify(e)}\n`);
       else write(ctx, logLine(ctx, e));

@@ -22,14 +22,14 @@ import { Agents } from './resources/agents.ts';
 import { Alerts } from './resources/alerts.ts';
 import { APIKeys } from './resources/api-keys.ts';
 import { AuditLogs } from './resources/audit-logs.ts';
+import { Auth } from './resources/auth.ts';
 import { Connectors } from './resources/connectors.ts';
 import { Deployments } from './resources/deployments.ts';
-import { GuardrailPolicies, GuardrailTemplates } from './resources/guardrails.ts';
+import { GuardrailPolicies } from './resources/guardrails.ts';
 import { Metrics } from './resources/metrics.ts';
 import { OrganizationResource } from './resources/organization.ts';
 import { Pipelines } from './resources/pipelines.ts';
 import { Runs } from './resources/runs.ts';
-import { SessionTokens } from './resources/session-tokens.ts';
 import { VERSION } from './version.ts';
 
 export const DEFAULT_BASE_URL = 'https://127.0.0.1:8443/v2';
@@ -71,12 +71,10 @@ export class Airmy {
   readonly logs = this.auditLogs;
   readonly alerts = new Alerts(this);
   readonly apiKeys = new APIKeys(this);
-  readonly sessionTokens = new SessionTokens(this);
-  /** `client.auth.tokens.create()` is `client.sessionTokens.create()` */
-  readonly auth = { tokens: this.sessionTokens };
+  /** session tokens: `client.auth.createToken()` */
+  readonly auth = new Auth(this);
   readonly connectors = new Connectors(this);
   readonly guardrailPolicies = new GuardrailPolicies(this);
-  readonly guardrailTemplates = new GuardrailTemplates(this);
   readonly organization = new OrganizationResource(this);
 
   constructor(options: ClientOptions = {}) {

@@ -99,7 +99,7 @@ export async function startLiveServer(
     '1000',
   );
   const key = await cli('keys', 'create', '--org', org);
-  const server = await startChildServer(env);
+  const server = await startChildServer(env, 120_000);
   const caFile = /Trust this CA:\s+(\S+)/.exec(server.output())![1];
   return {
     baseURL: `https://127.0.0.1:${server.port}/v2`,

@@ -333,6 +333,92 @@ function suite(target: DbTarget) {
     assert.ok(timeout instanceof APITimeoutError);
   });
 
+  test('every other resource: deployments (logs, wait, rollback), pipelines, metrics, audit logs, alerts, keys, tokens, connectors, policies', async () => {
+    const agent = await client.agents.create({ name: 'deployed', model: 'mock/deployed' });
+    const v1 = await client.deployments.create({ agent_id: agent.id, description: 'v1' });
+    assert.equal((await client.deployments.wait(v1.id)).status, 'active');
+    const lines = await client.deployments.logs(v1.id);
+    assert.ok(lines.data.some((l) => l.message.includes('active')));
+    const streamed = [];
+    for await (const e of client.deployments.streamLogs(v1.id, { follow: false })) streamed.push(e);
+    assert.deepEqual(
+      streamed.map((e) => e.sequence_number),
+      lines.data.map((l) => l.sequence_number),
+    );
+    const v2 = await client.deployments.create({ agent_id: agent.id });
+    assert.equal((await client.deployments.wait(v2.id)).status, 'active');
+    assert.equal((await client.deployments.rollback(v2.id)).id, v1.id);
+    assert.equal((await client.deployments.retrieve(v2.id)).status, 'rolled_back');
+    const deps = [];
+    for await (const d of client.deployments.list({ agent_id: agent.id, limit: 1 })) deps.push(d.id);
+    assert.deepEqual(new Set(deps), new Set([v1.id, v2.id]));
+
+    const pipeline = await client.pipelines.create({
+      name: 'two steps',
+      steps: [
+        { id: 'first', agent_id: agentId, input: { query: '{{ input.topic }}' } },
+        {
+          id: 'second',
+          agent_id: agentId,
+          depends_on: ['first'],
+          input: { query: '{{ steps.first.output.result }}' },
+        },
+      ],
+    } as never);
+    const prun = await client.pipelines.triggerAndWait(pipeline.id, { input: { topic: 'Q1' } });
+    assert.equal(prun.status, 'completed');
+    assert.deepEqual(
+      prun.steps.map((st) => [st.id, st.status]),
+      [
+        ['first', 'completed'],
+        ['second', 'completed'],
+      ],
+    );
+    const events = [];
+    for await (const e of client.pipelines.runs.events(pipeline.id, prun.id)) events.push(e.type);
+    assert.equal(events.at(-1), 'pipeline.completed');
+    assert.deepEqual(
+      (await client.pipelines.runs.list(pipeline.id)).data.map((r) => r.id),
+      [prun.id],
+    );
+
+    const metric = await client.metrics.query({ metric: 'runs', interval: '1m' });
+    assert.ok(metric.series.some((se) => se.points.some((pt) => Number(pt.value) > 0)));
+    const audit = await client.auditLogs.list({ action: 'agent.created', limit: 100 });
+    assert.ok(audit.data.some((e) => e.resource?.id === agent.id));
+    assert.equal((await client.logs.verify()).valid, true);
+
+    const alert = await client.alerts.create({
+      name: 'errors',
+      metric: 'errors',
+      comparator: '>',
+      threshold: 10,
+      window: '5m',
+      channels: [],
+    } as never);
+    assert.equal((await client.alerts.update(alert.id, { threshold: 20 } as never)).threshold, 20);
+    assert.equal((await client.alerts.events(alert.id)).data.length, 0);
+    assert.equal((await client.alerts.delete(alert.id)).deleted, true);
+
+    const key = await client.apiKeys.create({ name: 'short', scopes: ['organization:read'] });
+    const token = await new Airmy({
+      apiKey: key.secret,
+      baseURL: server.baseURL,
+      caFile: server.caFile,
+    }).auth.createToken();
+    const viaToken = new Airmy({ apiKey: token.token, baseURL: server.baseURL, caFile: server.caFile });
+    assert.equal((await viaToken.organization.retrieve()).id, server.org);
+    const rotated = await client.apiKeys.rotate(key.id);
+    assert.notEqual(rotated.secret, key.secret);
+    assert.equal((await client.apiKeys.revoke(key.id)).revoked_at !== null, true);
+    await assert.rejects(viaToken.organization.retrieve(), AuthenticationError);
+
+    const policy = await client.guardrailPolicies.create({ name: 'strict' } as never);
+    assert.equal((await client.guardrailPolicies.retrieve(policy.id)).name, 'strict');
+    assert.ok((await client.guardrailPolicies.templates()).length > 0);
+    assert.equal((await client.guardrailPolicies.delete(policy.id)).deleted, true);
+  });
+
   test('construction: env AIRMY_API_KEY / AIRMY_BASE_URL, and a clear error without a key', () => {
     const saved = { key: process.env.AIRMY_API_KEY, url: process.env.AIRMY_BASE_URL };
     try {

@@ -6,6 +6,7 @@ import type {
   DeploymentCreateParams,
   DeploymentEvent,
   DeploymentListParams,
+  DeploymentLogLine,
   DeploymentLogsParams,
 } from '../types.ts';
 import { APIResource } from './resource.ts';
@@ -34,11 +35,34 @@ export class Deployments extends APIResource {
     return this.client.request({ method: 'POST', path: path`/deployments/${id}/rollback` }, options);
   }
 
+  /** The deployment's stored log lines as JSON (`after`: lines with a larger sequence number). */
+  logs(
+    id: string,
+    params: { starting_after?: number; limit?: number } = {},
+    options?: RequestOptions,
+  ): Promise<WithRequestID<{ object: 'list'; data: DeploymentLogLine[]; has_more: boolean }>> {
+    return this.client.request(
+      { method: 'GET', path: path`/deployments/${id}/logs`, query: { ...params, follow: 'false' } },
+      options,
+    );
+  }
+
+  /** Wait until the deployment is active or has failed (following its log) and return it. */
+  async wait(id: string, options: RequestOptions = {}): Promise<WithRequestID<Deployment>> {
+    const current = await this.retrieve(id, options);
+    if (current.status !== 'pending' && current.status !== 'validating') return current;
+    const stream = this.streamLogs(id, {}, options);
+    for await (const e of stream)
+      if (e.type === 'deployment.status' && e.status !== 'pending' && e.status !== 'validating') break;
+    stream.close();
+    return this.retrieve(id, options);
+  }
+
   /**
    * The deployment's log as a live stream: validation steps and status changes, then (while it is
    * active) the runs it serves. `follow: false` ends after what is stored. Resumes after a drop.
    */
-  logs(
+  streamLogs(
     id: string,
     params: DeploymentLogsParams = {},
     options: RequestOptions = {},

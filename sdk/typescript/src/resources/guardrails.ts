@@ -40,15 +40,13 @@ export class GuardrailPolicies extends APIResource {
   delete(id: string, options?: RequestOptions): Promise<WithRequestID<Deleted>> {
     return this.client.request({ method: 'DELETE', path: path`/guardrails/policies/${id}` }, options);
   }
-}
 
-/** The built-in policy templates a policy can extend. */
-export class GuardrailTemplates extends APIResource {
-  async list(options?: RequestOptions): Promise<GuardrailTemplate[]> {
-    const page = await this.client.request<{ data: GuardrailTemplate[] }>(
+  /** The built-in templates a policy can extend. */
+  async templates(options?: RequestOptions): Promise<GuardrailTemplate[]> {
+    const list = await this.client.request<{ data: GuardrailTemplate[] }>(
       { method: 'GET', path: '/guardrails/templates' },
       options,
     );
-    return page.data;
+    return list.data;
   }
 }

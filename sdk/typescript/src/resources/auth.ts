@@ -2,9 +2,9 @@ import type { RequestOptions, WithRequestID } from '../core/request.ts';
 import type { SessionToken, SessionTokenCreateParams } from '../types.ts';
 import { APIResource } from './resource.ts';
 
-/** Short-lived (1 h) Bearer tokens minted with an API key, optionally with narrower scopes. */
-export class SessionTokens extends APIResource {
-  create(
+/** Session tokens: short-lived (1 h) Bearer tokens minted with an API key, optionally narrower. */
+export class Auth extends APIResource {
+  createToken(
     params: SessionTokenCreateParams = {},
     options?: RequestOptions,
   ): Promise<WithRequestID<SessionToken>> {
