@@ -42,6 +42,7 @@ function suite(target: DbTarget) {
     agentId = (await client.agents.create({ name: 'sdk', model: 'mock/sdk' })).id;
   });
   after(async () => {
+    await limitedKey?.catch(() => {});
     await proxy?.close();
     await server?.stop();
   });
@@ -391,7 +392,7 @@ function suite(target: DbTarget) {
     const alert = await client.alerts.create({
       name: 'errors',
       metric: 'errors',
-      comparator: '>',
+      comparator: 'gt',
       threshold: 10,
       window: '5m',
       channels: [],
@@ -413,8 +414,8 @@ function suite(target: DbTarget) {
     assert.equal((await client.apiKeys.revoke(key.id)).revoked_at !== null, true);
     await assert.rejects(viaToken.organization.retrieve(), AuthenticationError);
 
-    const policy = await client.guardrailPolicies.create({ name: 'strict' } as never);
-    assert.equal((await client.guardrailPolicies.retrieve(policy.id)).name, 'strict');
+    const policy = await client.guardrailPolicies.create({ name: 'sdk-policy' });
+    assert.equal((await client.guardrailPolicies.retrieve(policy.id)).name, 'sdk-policy');
     assert.ok((await client.guardrailPolicies.templates()).length > 0);
     assert.equal((await client.guardrailPolicies.delete(policy.id)).deleted, true);
   });
