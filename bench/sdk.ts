@@ -3,12 +3,15 @@
  * SQLite, fresh data dir, a mock agent with no latency, so the server is as fast as it gets and the
  * client's share shows); BENCH_N (1,000) sync runs with BENCH_CONCURRENCY (50) in flight, through
  * raw HTTP (node:https, a keep-alive agent, the same TLS and CA) and through the TypeScript SDK in
- * this process, interleaved ABBA in halves so drift on the shared machine hits both alike; then
+ * this process, interleaved ABBA in halves so drift on the shared machine hits both alike — raw
+ * both without and with an Idempotency-Key (which every SDK sends, and which costs the server an
+ * idempotency record), so "vs raw + key" is the client's own overhead; then
  * the Python and Go drivers (sdk/python/bench.py, sdk/go/cmd/airmy-bench) when they exist, each
  * its own process, against the same raw baseline. Prints seconds, runs/s, p50, p99 and overhead
  * against raw. Not a test: the target (TypeScript ≤ 10 % over raw) is in the docs with the figures.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -37,7 +40,7 @@ function listening(proc: ChildProcess): Promise<number> {
 
 function rawClient(port: number, ca: string, key: string) {
   const agent = new https.Agent({ keepAlive: true, ca, maxSockets: CONCURRENCY });
-  return (method: string, urlPath: string, body?: unknown) =>
+  return (method: string, urlPath: string, body?: unknown, extra: Record<string, string> = {}) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = https.request(
@@ -51,6 +54,7 @@ function rawClient(port: number, ca: string, key: string) {
             authorization: `Bearer ${key}`,
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json' } : {}),
+            ...extra,
           },
         },
         (res) => {
@@ -121,17 +125,30 @@ export async function sdkBench(): Promise<string> {
       const r = await raw('POST', '/v2/runs', { agent_id: agentId, input: { query: 'bench' } });
       if (r.status !== 200) throw new Error(`raw run: ${r.status} ${r.body}`);
     };
+    // the same request with an Idempotency-Key, as every SDK sends (the server does more for it)
+    const rawKeyCall = async () => {
+      const r = await raw(
+        'POST',
+        '/v2/runs',
+        { agent_id: agentId, input: { query: 'bench' } },
+        { 'idempotency-key': `bench-${randomUUID()}` },
+      );
+      if (r.status !== 200) throw new Error(`raw run: ${r.status} ${r.body}`);
+    };
     const client = new Airmy({ apiKey: key, baseURL, caFile });
     const viaSdk = sdkCall(client, agentId);
 
     // warm both paths (JIT, connections, the server's caches), not counted
     await drive('raw', 200, CONCURRENCY, rawCall);
+    await drive('raw + Idempotency-Key', 200, CONCURRENCY, rawKeyCall);
     await drive('typescript', 200, CONCURRENCY, viaSdk);
     const half = Math.ceil(N / 2);
     const slices = [
       await drive('raw', half, CONCURRENCY, rawCall),
+      await drive('raw + Idempotency-Key', half, CONCURRENCY, rawKeyCall),
       await drive('typescript', half, CONCURRENCY, viaSdk),
       await drive('typescript', N - half, CONCURRENCY, viaSdk),
+      await drive('raw + Idempotency-Key', N - half, CONCURRENCY, rawKeyCall),
       await drive('raw', N - half, CONCURRENCY, rawCall),
     ];
     const sum = (name: string): DriveResult => {
@@ -146,7 +163,8 @@ export async function sdkBench(): Promise<string> {
       };
     };
     const rawResult = sum('raw');
-    const results: DriveResult[] = [rawResult, sum('typescript')];
+    const keyResult = sum('raw + Idempotency-Key');
+    const results: DriveResult[] = [rawResult, keyResult, sum('typescript')];
     const notes: string[] = [];
     const driverEnv = {
       AIRMY_BASE_URL: baseURL,
@@ -180,8 +198,11 @@ export async function sdkBench(): Promise<string> {
       r.p50_ms.toFixed(1),
       r.p99_ms.toFixed(1),
       r === rawResult ? '—' : `${((r.seconds / rawResult.seconds - 1) * 100).toFixed(1)} %`,
+      r === rawResult || r === keyResult
+        ? '—'
+        : `${((r.seconds / keyResult.seconds - 1) * 100).toFixed(1)} %`,
     ]);
-    const header = ['client', 'runs', 'seconds', 'runs/s', 'p50 ms', 'p99 ms', 'overhead vs raw'];
+    const header = ['client', 'runs', 'seconds', 'runs/s', 'p50 ms', 'p99 ms', 'vs raw', 'vs raw + key'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     return [
