@@ -555,6 +555,43 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/pipelines/{id}/schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List a pipeline’s schedules, newest first */
+    get: operations['listPipelineSchedules'];
+    put?: never;
+    /** Trigger the pipeline on a cron in a time zone */
+    post: operations['createPipelineSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/pipelines/{id}/schedules/{schedule_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a schedule with its next tick and latest runs */
+    get: operations['getPipelineSchedule'];
+    put?: never;
+    post?: never;
+    /** Delete a schedule: no tick fires after this */
+    delete: operations['deletePipelineSchedule'];
+    options?: never;
+    head?: never;
+    /** Change a schedule; `enabled: false` pauses it, `true` resumes it */
+    patch: operations['updatePipelineSchedule'];
+    trace?: never;
+  };
   '/v2/pipelines/{id}/trigger': {
     parameters: {
       query?: never;
@@ -997,6 +1034,45 @@ export interface components {
         status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
       }[];
       tokens_used: number;
+      /** @description What started the run: the API, or a schedule’s tick (`scheduled_for`) */
+      trigger: {
+        schedule_id?: string;
+        /** Format: date-time */
+        scheduled_for?: string;
+        type: 'api' | 'schedule';
+      };
+    };
+    PipelineSchedule: {
+      /** Format: date-time */
+      created_at: string;
+      cron: string;
+      enabled: boolean;
+      id: string;
+      input: unknown;
+      /** @description The latest ticks (up to 5), newest first */
+      last_runs: {
+        error: {
+          code: string;
+          message: string;
+        } | null;
+        /** Format: date-time */
+        fired_at: string;
+        pipeline_run_id: string | null;
+        /** Format: date-time */
+        scheduled_for: string;
+      }[];
+      metadata: {
+        [key: string]: string;
+      };
+      /** @description The next tick; null while paused */
+      next_run_at: string | null;
+      /** @enum {string} */
+      object: 'pipeline_schedule';
+      /** @description Why the schedule paused itself (its key was revoked); null when you paused it or it runs */
+      paused_reason: 'api_key_revoked' | null;
+      pipeline_id: string;
+      timezone: string;
+      updated_at: string | null;
     };
     Run: {
       agent_id: string;
@@ -1083,6 +1159,7 @@ export type Metric = components['schemas']['Metric'];
 export type Organization = components['schemas']['Organization'];
 export type Pipeline = components['schemas']['Pipeline'];
 export type PipelineRun = components['schemas']['PipelineRun'];
+export type PipelineSchedule = components['schemas']['PipelineSchedule'];
 export type Run = components['schemas']['Run'];
 export type SessionToken = components['schemas']['SessionToken'];
 export type $defs = Record<string, never>;
@@ -3523,6 +3600,257 @@ export interface operations {
         };
         content: {
           'application/json': string;
+        };
+      };
+    };
+  };
+  listPipelineSchedules: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['PipelineSchedule'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
+        };
+      };
+    };
+  };
+  createPipelineSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules */
+          cron: string;
+          /** @description false pauses it; resuming never fires the ticks of the pause */
+          enabled?: boolean;
+          /** @description The input of every run it triggers; checked against the pipeline’s input_schema */
+          input?: unknown;
+          /** @description Up to 50 string key/value pairs for your own use */
+          metadata?: {
+            [key: string]: string;
+          };
+          /** @description IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin` */
+          timezone?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PipelineSchedule'];
+        };
+      };
+    };
+  };
+  getPipelineSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        schedule_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PipelineSchedule'];
+        };
+      };
+    };
+  };
+  deletePipelineSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        schedule_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            deleted: boolean;
+            id: string;
+            /** @enum {string} */
+            object: 'pipeline_schedule';
+          };
+        };
+      };
+    };
+  };
+  updatePipelineSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        schedule_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`; Vixie cron DST rules */
+          cron?: string;
+          /** @description false pauses it; resuming never fires the ticks of the pause */
+          enabled?: boolean;
+          /** @description The input of every run it triggers; checked against the pipeline’s input_schema */
+          input?: unknown;
+          /** @description Up to 50 string key/value pairs for your own use */
+          metadata?: {
+            [key: string]: string;
+          };
+          /** @description IANA time zone the cron is read in (default `UTC`), e.g. `Europe/Berlin` */
+          timezone?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PipelineSchedule'];
         };
       };
     };
