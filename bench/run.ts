@@ -11,6 +11,7 @@
  *   BENCH_SECONDS=3 npm run bench      shorter
  *   BENCH_ONLY=organization npm run bench
  *   npm run bench -- metrics           the metrics benchmark alone (bench/metrics.ts)
+ *   npm run bench -- sdk               the SDKs' overhead against raw HTTP (bench/sdk.ts)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { cpuUsPerReq, emptyLoad, merge, p50, paired, rps, slice, type Target } f
 import { metricsBench } from './metrics.ts';
 import { pipelineBench } from './pipelines.ts';
 import { scenarios } from './scenarios.ts';
+import { sdkBench } from './sdk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -50,6 +52,12 @@ function waitFor(proc: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> 
 // `npm run bench -- metrics`: the metrics benchmark alone (it seeds its own database, no server)
 if (process.argv[2] === 'metrics') {
   process.stdout.write(await metricsBench());
+  process.exit(0);
+}
+
+// `npm run bench -- sdk`: the SDKs against raw HTTP (bench/sdk.ts starts its own server)
+if (process.argv[2] === 'sdk') {
+  process.stdout.write(await sdkBench());
   process.exit(0);
 }
 
