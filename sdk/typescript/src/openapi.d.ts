@@ -555,6 +555,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/pipelines/{id}/runs/{run_id}/webhook_deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A pipeline run’s completion webhook deliveries
+     * @description Every attempt to deliver its completion event to its webhook, newest first: status code, outcome, error, duration, and when the next attempt is due.
+     */
+    get: operations['listPipelineRunWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v2/pipelines/{id}/schedules': {
     parameters: {
       query?: never;
@@ -665,6 +685,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/runs/{id}/webhook_deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A run’s completion webhook deliveries
+     * @description Every attempt to deliver its completion event to its webhook, newest first: status code, outcome, error, duration, and when the next attempt is due.
+     */
+    get: operations['listRunWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -697,6 +737,12 @@ export interface components {
       /** Format: date-time */
       updated_at: string;
       version: number;
+      /** @description The completion webhook, if any (see docs/webhooks.md) */
+      webhook: {
+        /** @description Whether deliveries are signed (the secret is never returned) */
+        secret_set: boolean;
+        url: string;
+      } | null;
     };
     Alert: {
       channels: {
@@ -999,6 +1045,12 @@ export interface components {
       /** Format: date-time */
       updated_at: string;
       version: number;
+      /** @description The completion webhook, if any (see docs/webhooks.md) */
+      webhook: {
+        /** @description Whether deliveries are signed (the secret is never returned) */
+        secret_set: boolean;
+        url: string;
+      } | null;
     };
     PipelineRun: {
       completed_at: string | null;
@@ -1041,6 +1093,12 @@ export interface components {
         scheduled_for?: string;
         type: 'api' | 'schedule';
       };
+      /** @description The completion webhook, if any (see docs/webhooks.md) */
+      webhook: {
+        /** @description Whether deliveries are signed (the secret is never returned) */
+        secret_set: boolean;
+        url: string;
+      } | null;
     };
     PipelineSchedule: {
       /** Format: date-time */
@@ -1125,6 +1183,12 @@ export interface components {
         input_tokens: number;
         output_tokens: number;
       };
+      /** @description The completion webhook, if any (see docs/webhooks.md) */
+      webhook: {
+        /** @description Whether deliveries are signed (the secret is never returned) */
+        secret_set: boolean;
+        url: string;
+      } | null;
     };
     SessionToken: {
       /** Format: date-time */
@@ -1134,6 +1198,27 @@ export interface components {
       object: 'session_token';
       scopes: string[];
       token: string;
+    };
+    WebhookDelivery: {
+      attempt: number;
+      /** Format: date-time */
+      created_at: string;
+      duration_ms: number;
+      error: string | null;
+      /** @description The event’s id (body `id`, header AIRMY-Event-Id): the same on every attempt */
+      event_id: string;
+      /** @description run.completed, run.failed, …, pipeline_run.completed, … */
+      event_type: string;
+      /** @description true on the last attempt of a delivery that failed for good */
+      gave_up: boolean;
+      id: string;
+      /** @description When the next attempt is due; null after a success or the last attempt */
+      next_retry_at: string | null;
+      /** @enum {string} */
+      object: 'webhook_delivery';
+      outcome: 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
+      status_code: number | null;
+      url: string;
     };
   };
   responses: never;
@@ -1162,6 +1247,7 @@ export type PipelineRun = components['schemas']['PipelineRun'];
 export type PipelineSchedule = components['schemas']['PipelineSchedule'];
 export type Run = components['schemas']['Run'];
 export type SessionToken = components['schemas']['SessionToken'];
+export type WebhookDelivery = components['schemas']['WebhookDelivery'];
 export type $defs = Record<string, never>;
 export interface operations {
   listAgents: {
@@ -1269,6 +1355,13 @@ export interface operations {
             };
           } | null;
           tools?: string[];
+          /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -1447,6 +1540,13 @@ export interface operations {
             };
           } | null;
           tools?: string[];
+          /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -3248,6 +3348,13 @@ export interface operations {
           steps?: unknown;
           /** @description Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out` */
           timeout_ms?: unknown;
+          /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -3393,6 +3500,13 @@ export interface operations {
           steps?: unknown;
           /** @description Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out` */
           timeout_ms?: unknown;
+          /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -3600,6 +3714,56 @@ export interface operations {
         };
         content: {
           'application/json': string;
+        };
+      };
+    };
+  };
+  listPipelineRunWebhookDeliveries: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['WebhookDelivery'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
         };
       };
     };
@@ -3873,6 +4037,13 @@ export interface operations {
           metadata?: {
             [key: string]: string;
           };
+          /** @description POSTed the pipeline run when it ends. Absent: the pipeline’s webhook; null: none */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -3991,6 +4162,13 @@ export interface operations {
           stream?: boolean;
           /** @description Run timeout (default 10 min) */
           timeout_ms?: number;
+          /** @description POSTed the run when it ends (signed when it has a secret). Absent: the agent’s webhook; null: none */
+          webhook?: {
+            /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
+            secret?: string;
+            /** @description https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW) */
+            url: string;
+          } | null;
         };
       };
     };
@@ -4151,6 +4329,55 @@ export interface operations {
         };
         content: {
           'application/json': string;
+        };
+      };
+    };
+  };
+  listRunWebhookDeliveries: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['WebhookDelivery'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
         };
       };
     };

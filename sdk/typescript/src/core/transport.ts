@@ -92,7 +92,7 @@ class NodeHeaders {
     return this.toHeaders().entries();
   }
   forEach(fn: (value: string, key: string) => void) {
-    this.toHeaders().forEach((v, k) => fn(v, k));
+    for (const [k, v] of this.toHeaders()) fn(v, k);
   }
   [Symbol.iterator]() {
     return this.toHeaders()[Symbol.iterator]();
