@@ -10,13 +10,19 @@
  * Counts are memoised in a small first-in, first-out cache: a mock agent sends the same
  * instructions on every run and a benchmark sends the same input thousands of times, and a map
  * lookup is ~100x cheaper than BPE.
+ *
+ * The merge itself is ./bpe.ts (linear-bounded, same counts as js-tiktoken's quadratic `encode`).
+ * Texts past SYNC_MAX_CHARS are never counted synchronously: `count()` works through them in
+ * slices and yields to the event loop between slices, so a 1 MiB input delays other requests by
+ * one slice at a time, not by the whole count (issue 19, bug 0).
  */
-import type { Tiktoken } from 'js-tiktoken/lite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type BpeTable, buildTable, countChunks, countSync } from './bpe.ts';
 
 export interface TokenCounter {
   /** Resolves once the encoding is built; later calls return the same promise. */
   warmUp(): Promise<void>;
-  /** Counts tokens; `null` until `warmUp()` has resolved. */
+  /** Counts tokens; `null` until `warmUp()` has resolved, and for texts past SYNC_MAX_CHARS. */
   countSync(text: string): number | null;
   count(text: string): Promise<number>;
 }
@@ -24,21 +30,21 @@ export interface TokenCounter {
 const CACHE_ENTRIES = 1024;
 /** Longer texts are rarely repeated and would pin memory in the cache. */
 const CACHE_MAX_CHARS = 4096;
+/** Longer texts are counted by `count()` in slices of this many characters, yielding in between. */
+export const SYNC_MAX_CHARS = 16_384;
 
-async function loadEncoding(): Promise<Tiktoken> {
-  const [{ Tiktoken }, ranks] = await Promise.all([
-    import('js-tiktoken/lite'),
-    import('js-tiktoken/ranks/o200k_base'),
-  ]);
-  return new Tiktoken(ranks.default);
+async function loadEncoding(): Promise<BpeTable> {
+  const ranks = await import('js-tiktoken/ranks/o200k_base');
+  return buildTable(ranks.default);
 }
 
 export function createTokenCounter(): TokenCounter {
-  let encoding: Tiktoken | null = null;
+  let encoding: BpeTable | null = null;
   let loading: Promise<void> | null = null;
   const cache = new Map<string, number>();
 
-  function countWith(enc: Tiktoken, text: string): number {
+  // Special tokens such as <|endoftext|> in user text are counted as ordinary text, not rejected.
+  function countWith(table: BpeTable, text: string): number {
     if (text.length === 0) return 0;
     const cacheable = text.length <= CACHE_MAX_CHARS;
     if (cacheable) {
@@ -46,8 +52,7 @@ export function createTokenCounter(): TokenCounter {
       const hit = cache.get(text);
       if (hit !== undefined) return hit;
     }
-    // Special tokens such as <|endoftext|> in user text are counted as ordinary text, not rejected.
-    const n = enc.encode(text, [], []).length;
+    const n = countSync(text, table);
     if (cacheable) {
       if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
       cache.set(text, n);
@@ -69,11 +74,12 @@ export function createTokenCounter(): TokenCounter {
       return loading;
     },
     countSync(text) {
-      return encoding === null ? null : countWith(encoding, text);
+      return encoding === null || text.length > SYNC_MAX_CHARS ? null : countWith(encoding, text);
     },
     async count(text) {
       if (encoding === null) await counter.warmUp();
-      return countWith(encoding!, text);
+      if (text.length <= SYNC_MAX_CHARS) return countWith(encoding!, text);
+      return countChunks(text, encoding!, SYNC_MAX_CHARS, () => nextTurn());
     },
   };
   return counter;
