@@ -12,11 +12,13 @@ import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
-import { errorBody, installErrorHandler } from './error-handler.ts';
+import { clientErrorHandler } from './client-error.ts';
+import { installErrorHandler, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
 import { registerRoutes } from './routes.ts';
 import { ErrorEnvelope } from './schemas.ts';
+import { installStrictJson } from './strict-json.ts';
 import './route-config.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -31,6 +33,7 @@ const EXPOSED_HEADERS = [
   'Idempotent-Replayed',
   'Deprecation',
   'Sunset',
+  'X-Should-Retry',
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
@@ -111,22 +114,17 @@ export async function buildApp(
         tooLong ? 'A path parameter is too long' : 'The URL is not valid',
       );
       reply.header('request-id', request.id);
-      return reply.code(err.status as never).send(errorBody(err, request.id) as never);
+      return sendError(reply, err, request.id);
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+    // Errors of Node's HTTP parser (431 for a header block over 16 KiB): the same envelope.
+    clientErrorHandler: clientErrorHandler(() => ids('req')),
   }) as unknown as FastifyInstance;
 
   app.removeContentTypeParser('text/plain');
-  // NUL characters are refused at the door: Postgres cannot store them in text, and no legitimate
-  // client sends them. One scan of the raw JSON text, then the default (prototype-poisoning-safe) parse.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    if (text.includes('\\u0000') || text.includes('\0'))
-      return done(badRequest('invalid_character', 'Request contains a NUL character'), undefined);
-    return parseJson(request, text, done);
-  });
+  // Strict JSON (src/http/strict-json.ts): refused, never changed — encoding, UTF-8, depth,
+  // duplicate keys, non-finite numbers, NUL escapes; an empty body is no body.
+  installStrictJson(app);
   app.addSchema(ErrorEnvelope);
 
   // The per-request hooks below are callback style, not async: a hook that returns a promise costs

@@ -3,6 +3,9 @@
  * errors (validation, body parsing, size, media type) are translated here too, so every error a
  * client ever sees has the same envelope and carries the request id. A 5xx is logged with its
  * request id and counted, and its body says nothing about internals.
+ *
+ * Every error answer also says whether a retry can help (`x-should-retry`, the header Stainless
+ * SDKs honour): no for the client's own mistakes, yes for contention, rate limits and outages.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
@@ -86,6 +89,23 @@ export function toApiError(error: unknown): ApiError | null {
   return typeof e === 'object' && e !== null ? fromFastify(e) : null;
 }
 
+/**
+ * Whether the same request, sent again unchanged, can succeed: a 409 is a race (a write in flight,
+ * a concurrent update) unless its code says otherwise; 408, 429 and 5xx are transient; every other
+ * 4xx will fail the same way.
+ */
+export function shouldRetry(status: number, code: string): boolean {
+  if (status === 409) return code === 'idempotency_key_in_use' || code.endsWith('_modified');
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Sends `err` as the envelope, with its headers and x-should-retry. */
+export function sendError(reply: FastifyReply, err: ApiError, requestId: string) {
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  reply.header('x-should-retry', String(shouldRetry(err.status, err.code)));
+  return reply.code(err.status).send(errorBody(err, requestId));
+}
+
 export function errorBody(err: ApiError, requestId: string) {
   return {
     error: {
@@ -106,8 +126,7 @@ export function installErrorHandler(
     const apiError = toApiError(error);
     if (apiError) {
       request.log.warn({ code: apiError.code, status: apiError.status }, apiError.message);
-      for (const [name, value] of Object.entries(apiError.headers)) reply.header(name, value);
-      return reply.code(apiError.status).send(errorBody(apiError, request.id));
+      return sendError(reply, apiError, request.id);
     }
     request.log.error({ err: error }, 'internal error');
     onInternalError(request);
@@ -117,6 +136,6 @@ export function installErrorHandler(
       'internal_error',
       'Something went wrong on our end. It has been reported.',
     );
-    return reply.code(500).send(errorBody(internal, request.id));
+    return sendError(reply, internal, request.id);
   });
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { ApiError, ErrorTypes } from '../errors.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { errorBody } from './error-handler.ts';
 
 export interface TlsMaterial {
@@ -84,7 +85,7 @@ export function createPlainServer(
   trustProxy: readonly string[],
   requestId: () => string,
 ): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const remote = normalize(req.socket.remoteAddress ?? '');
     const proto = String(req.headers['x-forwarded-proto'] ?? '')
       .split(',')[0]
@@ -103,10 +104,13 @@ export function createPlainServer(
     res.writeHead(403, {
       'content-type': 'application/json; charset=utf-8',
       'request-id': id,
+      'x-should-retry': 'false',
       connection: 'close',
     });
     res.end(JSON.stringify(errorBody(err, id)));
   });
+  server.on('clientError', clientErrorHandler(requestId));
+  return server;
 }
 
 const normalize = (addr: string) => (addr.startsWith('::ffff:') ? addr.slice(7) : addr);
