@@ -16,6 +16,7 @@ import { clientErrorHandler } from './client-error.ts';
 import { installErrorHandler, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
+import { installMethodTable, installUnroutedHook, type MethodTable } from './methods.ts';
 import { registerRoutes } from './routes.ts';
 import { ErrorEnvelope } from './schemas.ts';
 import { installStrictJson } from './strict-json.ts';
@@ -92,6 +93,7 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const { ids } = resources;
   const logger = options.logger ?? false;
+  let methodTable: MethodTable | undefined;
   const isInstance = typeof logger === 'object' && logger !== null && 'child' in logger;
   const app = Fastify({
     ...(isInstance
@@ -118,7 +120,10 @@ export async function buildApp(
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
     // Errors of Node's HTTP parser (431 for a header block over 16 KiB): the same envelope.
-    clientErrorHandler: clientErrorHandler(() => ids('req')),
+    clientErrorHandler: clientErrorHandler(
+      () => ids('req'),
+      (path) => methodTable?.allowed(path) ?? [],
+    ),
   }) as unknown as FastifyInstance;
 
   app.removeContentTypeParser('text/plain');
@@ -211,36 +216,11 @@ export async function buildApp(
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   // Routes are remembered so an unknown method on a known path can answer 405 with Allow.
-  const patterns: { method: string; regex: RegExp }[] = [];
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`);
-    for (const method of methods) patterns.push({ method, regex });
-  });
+  const methods = installMethodTable(app);
+  methodTable = methods;
+  installUnroutedHook(app, methods);
 
   await registerRoutes(app, resources);
-
-  app.setNotFoundHandler(async (request) => {
-    const path = request.url.split('?')[0];
-    const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
-    if (allowed.length > 0) {
-      throw new ApiError(
-        405,
-        ErrorTypes.invalid_request,
-        'method_not_allowed',
-        `${request.method} is not allowed on ${path}`,
-        {
-          headers: { allow: allowed.join(', ') },
-        },
-      );
-    }
-    throw new ApiError(
-      404,
-      ErrorTypes.not_found,
-      'route_not_found',
-      `Unrecognized request URL (${request.method}: ${path})`,
-    );
-  });
 
   return app;
 }

@@ -11,7 +11,8 @@
  *   2. `isUtf8` (native, linear): invalid UTF-8 is 400 `invalid_utf8`;
  *   3. Fastify's default parser (JSON.parse + prototype-poisoning check): syntax is 400 `invalid_json`;
  *   4. one linear scan of the now known-valid text (`scanJson`): depth over MAX_JSON_DEPTH, a
- *      duplicate key, a non-finite number, a `\u0000` escape — each its own 400 code, with `param`.
+ *      duplicate key, a non-finite number, a `\u0000` escape (Postgres cannot store NUL in text,
+ *      and no legitimate client sends one) — each its own 400 code, with `param`.
  *
  * An empty body is no body (issue 19, bug 9): curl scripts and many clients send
  * `Content-Type: application/json` on every DELETE and every body-less POST.
@@ -46,7 +47,6 @@ function paramOf(stack: Frame[], depth: number): string {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /** Returns the first problem in valid JSON text, or null. Linear in the text's length. */
 export function scanJson(text: string): ApiError | null {
