@@ -1,6 +1,13 @@
 import Type, { type Static } from 'typebox';
+import { MODEL_ID_PATTERN } from '../engine/providers/registry.ts';
+import { documentedAs } from '../http/openapi-doc.ts';
 import { Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
 import { OwnerWebhookField, WebhookView } from '../webhooks/schema.ts';
+
+// An unknown provider or a malformed id is 422 `unknown_model` (agents/service.ts), so the
+// pattern is documented rather than enforced by the schema.
+const MODEL_DESCRIPTION =
+  'provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)';
 
 const Parameters = Type.Object(
   {
@@ -60,10 +67,12 @@ const Parameters = Type.Object(
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
-  model: Type.String({
-    minLength: 1,
+  model: documentedAs(Type.String({ minLength: 1, maxLength: 256, description: MODEL_DESCRIPTION }), {
+    type: 'string',
+    minLength: 3,
     maxLength: 256,
-    description: 'provider/model, e.g. openai/gpt-4.1-mini, mock/echo',
+    pattern: MODEL_ID_PATTERN,
+    description: MODEL_DESCRIPTION,
   }),
   instructions: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]),
   parameters: Parameters,

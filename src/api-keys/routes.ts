@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { Scopes, scopeListSchema } from '../auth/scopes.ts';
 import { principalOf } from '../http/route-config.ts';
 import {
   IdParams,
@@ -36,7 +37,7 @@ const ApiKeyWithSecret = Type.Object(
 const CreateApiKey = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    scopes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })),
+    scopes: Type.Optional(scopeListSchema(Scopes, 'Default: every scope')),
   },
   { additionalProperties: false },
 );

@@ -4,9 +4,17 @@ import { principalOf } from '../http/route-config.ts';
 import { Timestamp, withErrors } from '../http/schemas.ts';
 import type { Resources } from '../resources.ts';
 import { clearedSessionCookie, SESSION_COOKIE, sessionCookie } from './cookie.ts';
+import { Scopes, scopeListSchema, TOKEN_FORBIDDEN_SCOPES } from './scopes.ts';
 
 const CreateToken = Type.Object(
-  { scopes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })) },
+  {
+    scopes: Type.Optional(
+      scopeListSchema(
+        Scopes.filter((s) => !TOKEN_FORBIDDEN_SCOPES.includes(s)),
+        "A subset of the key's scopes (default: all of them but keys:admin)",
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 const SessionToken = Type.Object(

@@ -1,3 +1,6 @@
+import Type from 'typebox';
+import { documentedAs } from '../http/openapi-doc.ts';
+
 /** Scopes are `<resource>:<verb>`. A key created without --scopes gets every scope. */
 export const Scopes = [
   'organization:read',
@@ -31,3 +34,15 @@ export const TOKEN_FORBIDDEN_SCOPES: readonly Scope[] = ['keys:admin'];
 export const DEMO_SCOPES: readonly Scope[] = Scopes.filter(
   (s) => s !== 'keys:admin' && s !== 'connectors:private',
 );
+
+/**
+ * A request's list of scopes: validated by the services (422 `invalid_scope` naming the scope),
+ * documented as the enum of `allowed`.
+ */
+export const scopeListSchema = (allowed: readonly Scope[], description: string) =>
+  documentedAs(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, description }), {
+    type: 'array',
+    maxItems: 50,
+    description,
+    items: { type: 'string', enum: [...allowed] },
+  });

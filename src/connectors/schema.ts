@@ -8,6 +8,7 @@
  * Secrets are write-only: a response names them (`secrets: ["API_TOKEN"]`), never shows a value.
  */
 import Type, { type Static } from 'typebox';
+import { documentedAs } from '../http/openapi-doc.ts';
 import { Metadata, NullableTimestamp } from '../http/schemas.ts';
 
 export const ConnectorKinds = ['http', 'mcp'] as const;
@@ -44,7 +45,7 @@ const fields = {
 
 const SecretName = Type.String({ maxLength: 64 });
 
-export const CreateConnector = Type.Object(
+const CreateConnectorLoose = Type.Object(
   {
     name: fields.name,
     kind: Type.Union(ConnectorKinds.map((k) => Type.Literal(k))),
@@ -63,6 +64,56 @@ export const CreateConnector = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const SecretValues = Type.Record(SecretName, Type.String({ minLength: 1, maxLength: 8192 }), {
+  maxProperties: 32,
+  description: 'Write-only credentials, encrypted at rest, referenced as {{secrets.NAME}}',
+});
+const strict = { additionalProperties: false } as const;
+
+/**
+ * Validated loosely here and per kind by the service (422 `invalid_for_kind`, `parameter_missing`
+ * with the field), documented as one schema per kind, told apart by `kind`.
+ */
+export const CreateConnector = documentedAs(CreateConnectorLoose, {
+  oneOf: [
+    Type.Object(
+      {
+        name: fields.name,
+        kind: Type.Literal('http'),
+        description: Type.String({
+          minLength: 1,
+          maxLength: 2000,
+          description: 'What the tool does, for the model',
+        }),
+        url: fields.url,
+        method: Type.Optional(fields.method),
+        input_schema: Type.Optional(fields.input_schema),
+        headers: Type.Optional(fields.headers),
+        secrets: Type.Optional(SecretValues),
+        metadata: Type.Optional(fields.metadata),
+      },
+      { ...strict, title: 'HttpConnectorCreate' },
+    ),
+    Type.Object(
+      {
+        name: fields.name,
+        kind: Type.Literal('mcp'),
+        description: Type.Optional(fields.description),
+        url: Type.String({
+          minLength: 1,
+          maxLength: 2048,
+          description: 'The MCP server URL (streamable HTTP), no placeholders',
+        }),
+        headers: Type.Optional(fields.headers),
+        secrets: Type.Optional(SecretValues),
+        metadata: Type.Optional(fields.metadata),
+      },
+      { ...strict, title: 'McpConnectorCreate' },
+    ),
+  ],
+  discriminator: { propertyName: 'kind' },
+});
 export type CreateConnectorBody = Static<typeof CreateConnector>;
 
 export const UpdateConnector = Type.Object(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { principalOf } from '../http/route-config.ts';
-import { IdParams, list, listOf, withErrors } from '../http/schemas.ts';
+import { IdParams, jsonOrSseResponse, list, listOf, withErrors } from '../http/schemas.ts';
 import { openSse, resumeFrom } from '../http/sse.ts';
 import type { Resources } from '../resources.ts';
 import { followDeployment } from './follow.ts';
@@ -112,11 +112,14 @@ export const deploymentRoutes =
           params: IdParams,
           querystring: LogsQuery,
           response: withErrors({
-            200: Type.Object({
-              object: Type.Literal('list'),
-              data: Type.Array(lineRef),
-              has_more: Type.Boolean(),
-            }),
+            200: jsonOrSseResponse(
+              'The log as a JSON list, or with Accept: text/event-stream the live stream',
+              Type.Object({
+                object: Type.Literal('list'),
+                data: Type.Array(lineRef),
+                has_more: Type.Boolean(),
+              }),
+            ),
           }),
         },
       },

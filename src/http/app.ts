@@ -10,6 +10,7 @@ import ajvFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
+import { enableLinearRegexpFallback } from '../infra/regexp-engine.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
 import { clientErrorHandler } from './client-error.ts';
@@ -17,6 +18,7 @@ import { installErrorHandler, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
 import { installMethodTable, installUnroutedHook, type MethodTable } from './methods.ts';
+import { openapiTransform } from './openapi-doc.ts';
 import { registerRoutes } from './routes.ts';
 import { ErrorEnvelope } from './schemas.ts';
 import { installStrictJson } from './strict-json.ts';
@@ -92,6 +94,7 @@ export async function buildApp(
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
   const { ids } = resources;
+  enableLinearRegexpFallback(); // process-wide: src/infra/regexp-engine.ts says why
   const logger = options.logger ?? false;
   let methodTable: MethodTable | undefined;
   const isInstance = typeof logger === 'object' && logger !== null && 'child' in logger;
@@ -208,6 +211,8 @@ export async function buildApp(
       security: [{ bearerAuth: [] }, { cookieAuth: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // Request fields checked by services are documented precisely (src/http/openapi-doc.ts).
+    transform: openapiTransform as never,
   });
   // The docs UI's own routes are public, like the document they render.
   app.addHook('onRoute', (route) => {

@@ -44,3 +44,14 @@ const errorRef = { $ref: 'Error#' };
 export const withErrors = (ok: Record<number, TSchema>) => ({ ...ok, '4xx': errorRef, '5xx': errorRef });
 
 export const list = <T>(data: T[], has_more: boolean) => ({ object: 'list' as const, data, has_more });
+
+const SSE_FORMAT =
+  'Server-Sent Events: each event has `id` (its sequence_number), `event` (its dotted type, e.g. run.output.delta) and `data` (the JSON event, with `type` and `sequence_number`); `:` heartbeats every 15 s; resumable with Last-Event-ID; ends after the terminal event, or with `event: error`';
+const sseContent = { 'text/event-stream': { schema: { type: 'string', description: SSE_FORMAT } } };
+
+/** A 200 that is always a text/event-stream (the route hijacks the reply and writes SSE). */
+export const sseResponse = (description: string) => ({ description, content: sseContent }) as never;
+
+/** A 200 that is JSON, or a text/event-stream when the request asks for one (`stream`, `Accept`). */
+export const jsonOrSseResponse = (description: string, json: unknown) =>
+  ({ description, content: { 'application/json': { schema: json }, ...sseContent } }) as never;

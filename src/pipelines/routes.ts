@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { principalOf } from '../http/route-config.ts';
-import { IdParams, ListQuery, list, listOf, withErrors } from '../http/schemas.ts';
+import { IdParams, ListQuery, list, listOf, sseResponse, withErrors } from '../http/schemas.ts';
 import { followEvents, openSse, resumeFrom, type SseStream } from '../http/sse.ts';
 import type { Resources } from '../resources.ts';
 import { EventsQuery } from '../runs/schema.ts';
@@ -216,7 +216,7 @@ export const pipelineRoutes =
           params: PipelineRunParams,
           querystring: EventsQuery,
           response: withErrors({
-            200: { description: 'text/event-stream of pipeline run events', type: 'string' } as never,
+            200: sseResponse('text/event-stream of pipeline run events'),
           }),
         },
       },

@@ -1,10 +1,13 @@
 /**
- * Request and response schemas of the pipeline routes. Definition bodies are documented here but
- * validated by definition.ts (422 with the exact `param`), so their fields are typed loosely.
+ * Request and response schemas of the pipeline routes. Definition bodies are validated by
+ * definition.ts (422 with the exact `param`), so the route schema types them loosely and the
+ * OpenAPI document shows the precise shape (src/http/openapi-doc.ts).
  */
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
+import { documentedAs } from '../http/openapi-doc.ts';
 import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schemas.ts';
 import { OwnerWebhookField, TriggerWebhookField, WebhookView } from '../webhooks/schema.ts';
+import { LIMITS, MAX_STEPS, RETRY_DEFAULTS, STEP_ID_PATTERN } from './definition-fields.ts';
 import { PipelineRunStatusList } from './events.ts';
 
 const any = (description: string) => Type.Unknown({ description });
@@ -29,15 +32,115 @@ const optional = Object.fromEntries(
 
 const withWebhook = { ...optional, webhook: Type.Optional(OwnerWebhookField) };
 
-export const CreatePipeline = Type.Object(withWebhook, {
-  additionalProperties: false,
-  description:
-    'A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`',
-});
-export const UpdatePipeline = Type.Object(withWebhook, {
-  additionalProperties: false,
-  description: 'Fields to replace (null removes an optional one); the version goes up by one',
-});
+const range = (key: keyof typeof LIMITS, description: string) =>
+  (key === 'backoff_multiplier' ? Type.Number : Type.Integer)({
+    minimum: LIMITS[key][0],
+    maximum: LIMITS[key][1],
+    description,
+  });
+
+const Step = Type.Object(
+  {
+    id: Type.String({
+      // STEP_ID_PATTERN is case-insensitive; a JSON Schema pattern has no flags
+      pattern: STEP_ID_PATTERN.source.replace('[a-z]', '[A-Za-z]').replace('[a-z0-9_]', '[A-Za-z0-9_]'),
+      description: 'Unique in the pipeline (case-insensitively); letters, digits and _',
+    }),
+    agent_id: Type.String({ minLength: 1, maxLength: 255 }),
+    input: Type.Unknown({
+      description:
+        'A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`',
+    }),
+    depends_on: Type.Optional(
+      Type.Array(Type.String(), { uniqueItems: true, description: 'Ids of the steps that must end first' }),
+    ),
+    when: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 10_000,
+        description: 'Expression: the step runs only when true',
+      }),
+    ),
+    retry: Type.Optional(
+      Type.Object(
+        {
+          max_attempts: Type.Optional(range('max_attempts', `Default ${RETRY_DEFAULTS.max_attempts}`)),
+          backoff_ms: Type.Optional(range('backoff_ms', `Default ${RETRY_DEFAULTS.backoff_ms}`)),
+          backoff_multiplier: Type.Optional(
+            range('backoff_multiplier', `Default ${RETRY_DEFAULTS.backoff_multiplier}`),
+          ),
+          max_backoff_ms: Type.Optional(
+            range('max_backoff_ms', `Default ${RETRY_DEFAULTS.max_backoff_ms}; at least backoff_ms`),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    timeout_ms: Type.Optional(range('timeout_ms', 'Bound on one attempt of the step')),
+    on_failure: Type.Optional(
+      Type.Union([Type.Literal('fail'), Type.Literal('continue')], { description: 'Default fail' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const documented = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.String({ maxLength: 2000 }),
+  input_schema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Boolean()], {
+    description: 'JSON Schema (2020-12) every trigger’s `input` must satisfy',
+  }),
+  steps: Type.Array(Step, { minItems: 1, maxItems: MAX_STEPS }),
+  output: Type.Unknown({
+    description: 'JSON template of the pipeline run’s output (default: the final steps’ outputs by id)',
+  }),
+  timeout_ms: range('pipeline_timeout_ms', 'Bound on a whole pipeline run, from trigger to end'),
+  metadata: Type.Record(Type.String(), Type.Unknown(), { description: 'Your own key/value pairs' }),
+};
+const nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+// Validated by definition.ts (422 with the exact param, e.g. steps[0].retry.backoff_ms); the
+// document shows the shape it enforces.
+export const CreatePipeline = documentedAs(
+  Type.Object(withWebhook, { additionalProperties: false }),
+  Type.Object(
+    {
+      name: documented.name,
+      description: nullable(documented.description),
+      input_schema: nullable(documented.input_schema),
+      steps: documented.steps,
+      output: nullable(documented.output),
+      timeout_ms: nullable(documented.timeout_ms),
+      metadata: nullable(documented.metadata),
+      webhook: Type.Optional(OwnerWebhookField),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'A pipeline definition, validated as a whole: errors are 422 with the field’s path in `param`',
+    },
+  ),
+);
+export const UpdatePipeline = documentedAs(
+  Type.Object(withWebhook, { additionalProperties: false }),
+  Type.Object(
+    {
+      name: Type.Optional(documented.name),
+      description: nullable(documented.description),
+      input_schema: nullable(documented.input_schema),
+      steps: Type.Optional(documented.steps),
+      output: nullable(documented.output),
+      timeout_ms: nullable(documented.timeout_ms),
+      metadata: nullable(documented.metadata),
+      webhook: Type.Optional(OwnerWebhookField),
+    },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      description: 'Fields to replace (null removes an optional one); the version goes up by one',
+    },
+  ),
+);
 
 const Json = Type.Unknown();
 const StepError = Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
 import { settleIdempotency } from '../http/idempotency/hook.ts';
 import { principalOf } from '../http/route-config.ts';
-import { IdParams, list, listOf, withErrors } from '../http/schemas.ts';
+import { IdParams, jsonOrSseResponse, list, listOf, sseResponse, withErrors } from '../http/schemas.ts';
 import { openSse, resumeFrom } from '../http/sse.ts';
 import type { Resources } from '../resources.ts';
 import { isTerminal } from './events.ts';
@@ -29,7 +29,13 @@ export const runRoutes =
           description:
             'Sync waits for the run to finish (up to the server bound) and answers 200 with it, or 202 with the run as it stands. `background: true` answers 202 at once. `stream: true` answers a text/event-stream of the run’s events. A run that fails is still 200 with `status: "failed"`.',
           body: CreateRun,
-          response: withErrors({ 200: ref, 202: ref }),
+          response: withErrors({
+            200: jsonOrSseResponse(
+              'The finished run; with `stream: true`, a text/event-stream of its events',
+              ref,
+            ),
+            202: ref,
+          }),
         },
       },
       async (request, reply) => {
@@ -139,7 +145,7 @@ export const runRoutes =
           params: IdParams,
           querystring: EventsQuery,
           response: withErrors({
-            200: { description: 'text/event-stream of run events', type: 'string' } as never,
+            200: sseResponse('text/event-stream of run events'),
           }),
         },
       },

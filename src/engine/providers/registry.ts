@@ -33,6 +33,8 @@ const PROVIDER = /^[a-z0-9][a-z0-9_-]*$/;
 // Names are passed in a JSON body, never a URL path, but stay conservative: Hugging Face style
 // `org/model`, Ollama tags `llama3.2:8b`, dated ids `model@2025-01-01`.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]*(?:\/[A-Za-z0-9._:@+-]+)*$/;
+/** `provider/name` as one pattern, for the OpenAPI document (the provider must also be configured). */
+export const MODEL_ID_PATTERN = `^${PROVIDER.source.slice(1, -1)}/${NAME.source.slice(1, -1)}$`;
 /** Model objects are cheap but ids come from user config; bound the cache all the same. */
 const MODEL_CACHE_LIMIT = 256;
 
