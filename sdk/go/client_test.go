@@ -94,7 +94,7 @@ func TestPipelineTriggerAndWait(t *testing.T) {
 		agent := newMockAgent(t, c, &airmy.AgentNewParamsParameters{MockReply: airmy.String("researched")})
 		pipeline, err := c.Pipelines.New(ctx, airmy.PipelineNewParams{
 			Name:  "one step",
-			Steps: []map[string]any{{"id": "research", "agent_id": agent.ID, "input": map[string]any{"query": "{{ input.topic }}"}}},
+			Steps: []airmy.PipelineNewParamsStep{{ID: "research", AgentID: agent.ID, Input: map[string]any{"query": "{{ input.topic }}"}}},
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -73,44 +73,43 @@ const strict = { additionalProperties: false } as const;
 
 /**
  * Validated loosely here and per kind by the service (422 `invalid_for_kind`, `parameter_missing`
- * with the field), documented as one schema per kind, told apart by `kind`.
+ * with the field). Documented as every field (what a generator that ignores `oneOf` builds) plus
+ * one `oneOf` branch per kind, told apart by `kind`: http needs a description, mcp takes no
+ * method and no input_schema.
  */
 export const CreateConnector = documentedAs(CreateConnectorLoose, {
+  ...Type.Object(
+    {
+      name: fields.name,
+      kind: Type.Union(ConnectorKinds.map((k) => Type.Literal(k))),
+      description: Type.Optional(fields.description),
+      url: fields.url,
+      method: Type.Optional(fields.method),
+      input_schema: Type.Optional(fields.input_schema),
+      headers: Type.Optional(fields.headers),
+      secrets: Type.Optional(SecretValues),
+      metadata: Type.Optional(fields.metadata),
+    },
+    strict,
+  ),
   oneOf: [
-    Type.Object(
-      {
-        name: fields.name,
-        kind: Type.Literal('http'),
+    {
+      title: 'HttpConnectorCreate',
+      properties: {
+        kind: { const: 'http' },
         description: Type.String({
           minLength: 1,
           maxLength: 2000,
           description: 'What the tool does, for the model',
         }),
-        url: fields.url,
-        method: Type.Optional(fields.method),
-        input_schema: Type.Optional(fields.input_schema),
-        headers: Type.Optional(fields.headers),
-        secrets: Type.Optional(SecretValues),
-        metadata: Type.Optional(fields.metadata),
       },
-      { ...strict, title: 'HttpConnectorCreate' },
-    ),
-    Type.Object(
-      {
-        name: fields.name,
-        kind: Type.Literal('mcp'),
-        description: Type.Optional(fields.description),
-        url: Type.String({
-          minLength: 1,
-          maxLength: 2048,
-          description: 'The MCP server URL (streamable HTTP), no placeholders',
-        }),
-        headers: Type.Optional(fields.headers),
-        secrets: Type.Optional(SecretValues),
-        metadata: Type.Optional(fields.metadata),
-      },
-      { ...strict, title: 'McpConnectorCreate' },
-    ),
+      required: ['kind', 'description'],
+    },
+    {
+      title: 'McpConnectorCreate',
+      properties: { kind: { const: 'mcp' }, method: false, input_schema: false },
+      required: ['kind'],
+    },
   ],
   discriminator: { propertyName: 'kind' },
 });

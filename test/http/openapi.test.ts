@@ -80,11 +80,12 @@ describe('OpenAPI 3.1 generated from the route schemas', () => {
     assert.ok(model.test('openai/gpt-4.1-mini') && model.test('mock/echo') && !model.test('gpt-4'));
     const connector = body('/v2/connectors');
     assert.equal(connector.discriminator.propertyName, 'kind');
+    assert.deepEqual(constants(connector.properties.kind), ['http', 'mcp']);
     const [http, mcp] = connector.oneOf;
     assert.deepEqual(constants(http.properties.kind), ['http']);
     assert.ok(http.required.includes('description'));
     assert.deepEqual(constants(mcp.properties.kind), ['mcp']);
-    assert.equal(mcp.properties.method, undefined, 'mcp connectors take no method');
+    assert.equal(mcp.properties.method, false, 'mcp connectors take no method');
     assert.doesNotMatch(JSON.stringify(doc), /x-documented-as/);
   });
 
