@@ -155,17 +155,8 @@ forEachDb('strict JSON bodies', (target) => {
     refused(await post('/v2/runs', `{"agent_id":"${agent}","input":{"q":"a\u0001b"}}`), 400, 'invalid_json');
     refused(await post('/v2/runs', `{"agent_id":"${agent}","input":{"q":"a"}}x`), 400, 'invalid_json');
   });
-});
 
-forEachDb('an empty body with Content-Type: application/json is no body (bug 9)', (target) => {
-  let t: TestApp;
-  let key: string;
-  before(async () => {
-    t = await createTestApp(target);
-    key = (await t.newOrg('business')).key;
-  });
-  after(() => t.close());
-
+  // Bug 9: an empty body with Content-Type: application/json is no body.
   const call = (method: string, url: string, headers: Record<string, string> = {}) =>
     t.app.inject({ method: method as 'POST', url, headers: { ...bearer(key), ...headers } });
   const emptyJson = (method: string, url: string) =>
