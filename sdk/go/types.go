@@ -545,17 +545,20 @@ type APIKeyListParams struct {
 
 // APIKeyNewParams holds the parameters of POST /v2/api-keys (createApiKey).
 type APIKeyNewParams struct {
-	Name   *string  `json:"name,omitempty"`
+	Name *string `json:"name,omitempty"`
+	// Default: every scope
 	Scopes []string `json:"scopes,omitempty"`
 }
 
 // SessionTokenNewParams holds the parameters of POST /v2/auth/token (createSessionToken).
 type SessionTokenNewParams struct {
+	// A subset of the key's scopes (default: all of them but keys:admin)
 	Scopes []string `json:"scopes,omitempty"`
 }
 
 // BrowserSessionNewParams holds the parameters of POST /v2/auth/session (createBrowserSession).
 type BrowserSessionNewParams struct {
+	// A subset of the key's scopes (default: all of them but keys:admin)
 	Scopes []string `json:"scopes,omitempty"`
 }
 
@@ -569,7 +572,7 @@ type AgentListParams struct {
 // AgentNewParams holds the parameters of POST /v2/agents (createAgent).
 type AgentNewParams struct {
 	Name string `json:"name"`
-	// provider/model, e.g. openai/gpt-4.1-mini, mock/echo
+	// provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)
 	Model        string  `json:"model"`
 	Description  *string `json:"description,omitempty"`
 	Instructions *string `json:"instructions,omitempty"`
@@ -639,7 +642,7 @@ type AgentNewParamsWebhook struct {
 // AgentUpdateParams holds the parameters of PATCH /v2/agents/{id} (updateAgent).
 type AgentUpdateParams struct {
 	Name *string `json:"name,omitempty"`
-	// provider/model, e.g. openai/gpt-4.1-mini, mock/echo
+	// provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)
 	Model        *string `json:"model,omitempty"`
 	Description  *string `json:"description,omitempty"`
 	Instructions *string `json:"instructions,omitempty"`
@@ -765,22 +768,45 @@ type RunEventStreamParams struct {
 
 // PipelineNewParams holds the parameters of POST /v2/pipelines (createPipeline).
 type PipelineNewParams struct {
-	// Display name (1–200 characters)
-	Name any `json:"name,omitempty"`
-	// Free text (up to 2,000 characters)
-	Description any `json:"description,omitempty"`
-	// JSON Schema (2020-12) every trigger’s `input` must satisfy
-	InputSchema any `json:"input_schema,omitempty"`
-	// The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`
-	Steps any `json:"steps,omitempty"`
-	// JSON template of the pipeline run’s output (default: the final steps’ outputs by id)
-	Output any `json:"output,omitempty"`
-	// Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`
-	TimeoutMs any `json:"timeout_ms,omitempty"`
-	// Your own key/value pairs
-	Metadata any `json:"metadata,omitempty"`
+	Name        string                  `json:"name"`
+	Description *string                 `json:"description,omitempty"`
+	InputSchema any                     `json:"input_schema,omitempty"`
+	Steps       []PipelineNewParamsStep `json:"steps"`
+	Output      any                     `json:"output,omitempty"`
+	TimeoutMs   *int64                  `json:"timeout_ms,omitempty"`
+	Metadata    map[string]any          `json:"metadata,omitempty"`
 	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
 	Webhook *PipelineNewParamsWebhook `json:"webhook,omitempty"`
+}
+
+// PipelineNewParamsStep is a nested object of the API.
+type PipelineNewParamsStep struct {
+	// Unique in the pipeline (case-insensitively); letters, digits and _
+	ID      string `json:"id"`
+	AgentID string `json:"agent_id"`
+	// A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`
+	Input any `json:"input"`
+	// Ids of the steps that must end first
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Expression: the step runs only when true
+	When  *string                     `json:"when,omitempty"`
+	Retry *PipelineNewParamsStepRetry `json:"retry,omitempty"`
+	// Bound on one attempt of the step
+	TimeoutMs *int64 `json:"timeout_ms,omitempty"`
+	// Default fail
+	OnFailure *string `json:"on_failure,omitempty"`
+}
+
+// PipelineNewParamsStepRetry is a nested object of the API.
+type PipelineNewParamsStepRetry struct {
+	// Default 1
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+	// Default 1000
+	BackoffMs *int64 `json:"backoff_ms,omitempty"`
+	// Default 2
+	BackoffMultiplier *float64 `json:"backoff_multiplier,omitempty"`
+	// Default 60000; at least backoff_ms
+	MaxBackoffMs *int64 `json:"max_backoff_ms,omitempty"`
 }
 
 // PipelineNewParamsWebhook is a nested object of the API.
@@ -800,22 +826,45 @@ type PipelineListParams struct {
 
 // PipelineUpdateParams holds the parameters of PATCH /v2/pipelines/{id} (updatePipeline).
 type PipelineUpdateParams struct {
-	// Display name (1–200 characters)
-	Name any `json:"name,omitempty"`
-	// Free text (up to 2,000 characters)
-	Description any `json:"description,omitempty"`
-	// JSON Schema (2020-12) every trigger’s `input` must satisfy
-	InputSchema any `json:"input_schema,omitempty"`
-	// The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`
-	Steps any `json:"steps,omitempty"`
-	// JSON template of the pipeline run’s output (default: the final steps’ outputs by id)
-	Output any `json:"output,omitempty"`
-	// Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`
-	TimeoutMs any `json:"timeout_ms,omitempty"`
-	// Your own key/value pairs
-	Metadata any `json:"metadata,omitempty"`
+	Name        *string                    `json:"name,omitempty"`
+	Description *string                    `json:"description,omitempty"`
+	InputSchema any                        `json:"input_schema,omitempty"`
+	Steps       []PipelineUpdateParamsStep `json:"steps,omitempty"`
+	Output      any                        `json:"output,omitempty"`
+	TimeoutMs   *int64                     `json:"timeout_ms,omitempty"`
+	Metadata    map[string]any             `json:"metadata,omitempty"`
 	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
 	Webhook *PipelineUpdateParamsWebhook `json:"webhook,omitempty"`
+}
+
+// PipelineUpdateParamsStep is a nested object of the API.
+type PipelineUpdateParamsStep struct {
+	// Unique in the pipeline (case-insensitively); letters, digits and _
+	ID      string `json:"id"`
+	AgentID string `json:"agent_id"`
+	// A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`
+	Input any `json:"input"`
+	// Ids of the steps that must end first
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Expression: the step runs only when true
+	When  *string                        `json:"when,omitempty"`
+	Retry *PipelineUpdateParamsStepRetry `json:"retry,omitempty"`
+	// Bound on one attempt of the step
+	TimeoutMs *int64 `json:"timeout_ms,omitempty"`
+	// Default fail
+	OnFailure *string `json:"on_failure,omitempty"`
+}
+
+// PipelineUpdateParamsStepRetry is a nested object of the API.
+type PipelineUpdateParamsStepRetry struct {
+	// Default 1
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+	// Default 1000
+	BackoffMs *int64 `json:"backoff_ms,omitempty"`
+	// Default 2
+	BackoffMultiplier *float64 `json:"backoff_multiplier,omitempty"`
+	// Default 60000; at least backoff_ms
+	MaxBackoffMs *int64 `json:"max_backoff_ms,omitempty"`
 }
 
 // PipelineUpdateParamsWebhook is a nested object of the API.

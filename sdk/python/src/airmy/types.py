@@ -560,7 +560,7 @@ class CreateAgentParamsWebhook(_CreateAgentParamsWebhookRequired, total=False):
 class _CreateAgentParamsRequired(TypedDict):
     name: str
     model: str
-    """provider/model, e.g. openai/gpt-4.1-mini, mock/echo"""
+    """provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)"""
 
 
 class CreateAgentParams(_CreateAgentParamsRequired, total=False):
@@ -647,7 +647,7 @@ class UpdateAgentParamsWebhook(_UpdateAgentParamsWebhookRequired, total=False):
 class UpdateAgentParams(TypedDict, total=False):
     name: str
     model: str
-    """provider/model, e.g. openai/gpt-4.1-mini, mock/echo"""
+    """provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)"""
     description: Optional[str]
     instructions: Optional[str]
     parameters: UpdateAgentParamsParameters
@@ -741,15 +741,18 @@ class ListApiKeysParams(TypedDict, total=False):
 
 class CreateApiKeyParams(TypedDict, total=False):
     name: str
-    scopes: List[str]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private", "keys:admin"]]
+    """Default: every scope"""
 
 
 class CreateBrowserSessionParams(TypedDict, total=False):
-    scopes: List[str]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private"]]
+    """A subset of the key's scopes (default: all of them but keys:admin)"""
 
 
 class CreateSessionTokenParams(TypedDict, total=False):
-    scopes: List[str]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private"]]
+    """A subset of the key's scopes (default: all of them but keys:admin)"""
 
 
 class ListConnectorsParams(TypedDict, total=False):
@@ -940,6 +943,37 @@ class ListPipelinesParams(TypedDict, total=False):
     ending_before: str
 
 
+class CreatePipelineParamsStepRetry(TypedDict, total=False):
+    max_attempts: int
+    """Default 1"""
+    backoff_ms: int
+    """Default 1000"""
+    backoff_multiplier: float
+    """Default 2"""
+    max_backoff_ms: int
+    """Default 60000; at least backoff_ms"""
+
+
+class _CreatePipelineParamsStepRequired(TypedDict):
+    id: str
+    """Unique in the pipeline (case-insensitively); letters, digits and _"""
+    agent_id: str
+    input: Any
+    """A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
+
+
+class CreatePipelineParamsStep(_CreatePipelineParamsStepRequired, total=False):
+    depends_on: List[str]
+    """Ids of the steps that must end first"""
+    when: str
+    """Expression: the step runs only when true"""
+    retry: CreatePipelineParamsStepRetry
+    timeout_ms: int
+    """Bound on one attempt of the step"""
+    on_failure: Literal["fail", "continue"]
+    """Default fail"""
+
+
 class _CreatePipelineParamsWebhookRequired(TypedDict):
     url: str
     """https URL on a public address (http and private addresses only with AIRMY_ALLOW_PRIVATE_WEBHOOKS=1, or a host on AIRMY_EGRESS_ALLOW)"""
@@ -950,23 +984,19 @@ class CreatePipelineParamsWebhook(_CreatePipelineParamsWebhookRequired, total=Fa
     """Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned"""
 
 
-class CreatePipelineParams(TypedDict, total=False):
-    """A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param`"""
+class _CreatePipelineParamsRequired(TypedDict):
+    name: str
+    steps: List[CreatePipelineParamsStep]
 
-    name: Any
-    """Display name (1–200 characters)"""
-    description: Any
-    """Free text (up to 2,000 characters)"""
-    input_schema: Any
-    """JSON Schema (2020-12) every trigger’s `input` must satisfy"""
-    steps: Any
-    """The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
-    output: Any
-    """JSON template of the pipeline run’s output (default: the final steps’ outputs by id)"""
-    timeout_ms: Any
-    """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
-    metadata: Any
-    """Your own key/value pairs"""
+
+class CreatePipelineParams(_CreatePipelineParamsRequired, total=False):
+    """A pipeline definition, validated as a whole: errors are 422 with the field’s path in `param`"""
+
+    description: Optional[str]
+    input_schema: Optional[Union[Dict[str, Any], bool]]
+    output: Optional[Any]
+    timeout_ms: Optional[int]
+    metadata: Optional[Dict[str, Any]]
     webhook: Optional[CreatePipelineParamsWebhook]
     """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
@@ -975,6 +1005,37 @@ class DeletePipelineResponse(TypedDict):
     id: str
     object: Literal["pipeline"]
     deleted: bool
+
+
+class UpdatePipelineParamsStepRetry(TypedDict, total=False):
+    max_attempts: int
+    """Default 1"""
+    backoff_ms: int
+    """Default 1000"""
+    backoff_multiplier: float
+    """Default 2"""
+    max_backoff_ms: int
+    """Default 60000; at least backoff_ms"""
+
+
+class _UpdatePipelineParamsStepRequired(TypedDict):
+    id: str
+    """Unique in the pipeline (case-insensitively); letters, digits and _"""
+    agent_id: str
+    input: Any
+    """A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
+
+
+class UpdatePipelineParamsStep(_UpdatePipelineParamsStepRequired, total=False):
+    depends_on: List[str]
+    """Ids of the steps that must end first"""
+    when: str
+    """Expression: the step runs only when true"""
+    retry: UpdatePipelineParamsStepRetry
+    timeout_ms: int
+    """Bound on one attempt of the step"""
+    on_failure: Literal["fail", "continue"]
+    """Default fail"""
 
 
 class _UpdatePipelineParamsWebhookRequired(TypedDict):
@@ -990,20 +1051,13 @@ class UpdatePipelineParamsWebhook(_UpdatePipelineParamsWebhookRequired, total=Fa
 class UpdatePipelineParams(TypedDict, total=False):
     """Fields to replace (null removes an optional one); the version goes up by one"""
 
-    name: Any
-    """Display name (1–200 characters)"""
-    description: Any
-    """Free text (up to 2,000 characters)"""
-    input_schema: Any
-    """JSON Schema (2020-12) every trigger’s `input` must satisfy"""
-    steps: Any
-    """The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}`"""
-    output: Any
-    """JSON template of the pipeline run’s output (default: the final steps’ outputs by id)"""
-    timeout_ms: Any
-    """Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out`"""
-    metadata: Any
-    """Your own key/value pairs"""
+    name: str
+    description: Optional[str]
+    input_schema: Optional[Union[Dict[str, Any], bool]]
+    steps: List[UpdatePipelineParamsStep]
+    output: Optional[Any]
+    timeout_ms: Optional[int]
+    metadata: Optional[Dict[str, Any]]
     webhook: Optional[UpdatePipelineParamsWebhook]
     """The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again"""
 
@@ -1177,6 +1231,8 @@ __all__ = [
     "CreateGuardrailPolicyParams",
     "CreateGuardrailPolicyParamsRule",
     "CreatePipelineParams",
+    "CreatePipelineParamsStep",
+    "CreatePipelineParamsStepRetry",
     "CreatePipelineParamsWebhook",
     "CreatePipelineScheduleParams",
     "CreateRunParams",
@@ -1251,6 +1307,8 @@ __all__ = [
     "UpdateGuardrailPolicyParams",
     "UpdateGuardrailPolicyParamsRule",
     "UpdatePipelineParams",
+    "UpdatePipelineParamsStep",
+    "UpdatePipelineParamsStepRetry",
     "UpdatePipelineParamsWebhook",
     "UpdatePipelineScheduleParams",
     "VerifyAuditLogsResponse",
