@@ -1315,7 +1315,7 @@ export interface operations {
           metadata?: {
             [key: string]: string;
           };
-          /** @description provider/model, e.g. openai/gpt-4.1-mini, mock/echo */
+          /** @description provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model) */
           model: string;
           name: string;
           /** @description Model call settings */
@@ -1500,7 +1500,7 @@ export interface operations {
           metadata?: {
             [key: string]: string;
           };
-          /** @description provider/model, e.g. openai/gpt-4.1-mini, mock/echo */
+          /** @description provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model) */
           model?: string;
           name?: string;
           /** @description Model call settings */
@@ -1968,7 +1968,28 @@ export interface operations {
       content: {
         'application/json': {
           name?: string;
-          scopes?: string[];
+          /** @description Default: every scope */
+          scopes?: (
+            | 'organization:read'
+            | 'agents:read'
+            | 'agents:write'
+            | 'runs:read'
+            | 'runs:write'
+            | 'deployments:read'
+            | 'deployments:write'
+            | 'pipelines:read'
+            | 'pipelines:write'
+            | 'metrics:read'
+            | 'audit:read'
+            | 'alerts:read'
+            | 'alerts:write'
+            | 'guardrails:read'
+            | 'guardrails:write'
+            | 'connectors:read'
+            | 'connectors:write'
+            | 'connectors:private'
+            | 'keys:admin'
+          )[];
         };
       };
     };
@@ -2132,7 +2153,27 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          scopes?: string[];
+          /** @description A subset of the key's scopes (default: all of them but keys:admin) */
+          scopes?: (
+            | 'organization:read'
+            | 'agents:read'
+            | 'agents:write'
+            | 'runs:read'
+            | 'runs:write'
+            | 'deployments:read'
+            | 'deployments:write'
+            | 'pipelines:read'
+            | 'pipelines:write'
+            | 'metrics:read'
+            | 'audit:read'
+            | 'alerts:read'
+            | 'alerts:write'
+            | 'guardrails:read'
+            | 'guardrails:write'
+            | 'connectors:read'
+            | 'connectors:write'
+            | 'connectors:private'
+          )[];
         };
       };
     };
@@ -2216,7 +2257,27 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          scopes?: string[];
+          /** @description A subset of the key's scopes (default: all of them but keys:admin) */
+          scopes?: (
+            | 'organization:read'
+            | 'agents:read'
+            | 'agents:write'
+            | 'runs:read'
+            | 'runs:write'
+            | 'deployments:read'
+            | 'deployments:write'
+            | 'pipelines:read'
+            | 'pipelines:write'
+            | 'metrics:read'
+            | 'audit:read'
+            | 'alerts:read'
+            | 'alerts:write'
+            | 'guardrails:read'
+            | 'guardrails:write'
+            | 'connectors:read'
+            | 'connectors:write'
+            | 'connectors:private'
+          )[];
         };
       };
     };
@@ -2332,7 +2393,20 @@ export interface operations {
           };
           /** @description http: URL template with {{param}} placeholders; mcp: the server URL */
           url: string;
-        };
+        } & (
+          | {
+              /** @description What the tool does, for the model */
+              description: string;
+              /** @enum {unknown} */
+              kind: 'http';
+            }
+          | {
+              input_schema?: never;
+              /** @enum {unknown} */
+              kind: 'mcp';
+              method?: never;
+            }
+        );
       };
     };
     responses: {
@@ -2696,7 +2770,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Default Response */
+      /** @description The log as a JSON list, or with Accept: text/event-stream the live stream */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2708,6 +2782,7 @@ export interface operations {
             /** @enum {string} */
             object: 'list';
           };
+          'text/event-stream': string;
         };
       };
     };
@@ -3330,24 +3405,50 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    /** @description A pipeline definition (`name` and `steps` required), validated as a whole: errors are 422 with the field’s path in `param` */
+    /** @description A pipeline definition, validated as a whole: errors are 422 with the field’s path in `param` */
     requestBody: {
       content: {
         'application/json': {
-          /** @description Free text (up to 2,000 characters) */
-          description?: unknown;
-          /** @description JSON Schema (2020-12) every trigger’s `input` must satisfy */
-          input_schema?: unknown;
-          /** @description Your own key/value pairs */
-          metadata?: unknown;
-          /** @description Display name (1–200 characters) */
-          name?: unknown;
-          /** @description JSON template of the pipeline run’s output (default: the final steps’ outputs by id) */
-          output?: unknown;
-          /** @description The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}` */
-          steps?: unknown;
-          /** @description Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out` */
-          timeout_ms?: unknown;
+          description?: string | null;
+          input_schema?:
+            | (
+                | {
+                    [key: string]: unknown;
+                  }
+                | boolean
+              )
+            | null;
+          metadata?: {
+            [key: string]: unknown;
+          } | null;
+          name: string;
+          output?: unknown | null;
+          steps: {
+            agent_id: string;
+            /** @description Ids of the steps that must end first */
+            depends_on?: string[];
+            /** @description Unique in the pipeline (case-insensitively); letters, digits and _ */
+            id: string;
+            /** @description A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}` */
+            input: unknown;
+            /** @description Default fail */
+            on_failure?: 'fail' | 'continue';
+            retry?: {
+              /** @description Default 1000 */
+              backoff_ms?: number;
+              /** @description Default 2 */
+              backoff_multiplier?: number;
+              /** @description Default 1 */
+              max_attempts?: number;
+              /** @description Default 60000; at least backoff_ms */
+              max_backoff_ms?: number;
+            };
+            /** @description Bound on one attempt of the step */
+            timeout_ms?: number;
+            /** @description Expression: the step runs only when true */
+            when?: string;
+          }[];
+          timeout_ms?: number | null;
           /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
           webhook?: {
             /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
@@ -3486,20 +3587,46 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          /** @description Free text (up to 2,000 characters) */
-          description?: unknown;
-          /** @description JSON Schema (2020-12) every trigger’s `input` must satisfy */
-          input_schema?: unknown;
-          /** @description Your own key/value pairs */
-          metadata?: unknown;
-          /** @description Display name (1–200 characters) */
-          name?: unknown;
-          /** @description JSON template of the pipeline run’s output (default: the final steps’ outputs by id) */
-          output?: unknown;
-          /** @description The steps: `{id, agent_id, input, depends_on?, when?, retry?: {max_attempts, backoff_ms, backoff_multiplier, max_backoff_ms}, timeout_ms?, on_failure?: "fail" | "continue"}`. `input` is a JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}` */
-          steps?: unknown;
-          /** @description Bound on a whole pipeline run, from trigger to end (1 ms – 7 days): past it, running steps are cancelled and the run ends `timed_out` */
-          timeout_ms?: unknown;
+          description?: string | null;
+          input_schema?:
+            | (
+                | {
+                    [key: string]: unknown;
+                  }
+                | boolean
+              )
+            | null;
+          metadata?: {
+            [key: string]: unknown;
+          } | null;
+          name?: string;
+          output?: unknown | null;
+          steps?: {
+            agent_id: string;
+            /** @description Ids of the steps that must end first */
+            depends_on?: string[];
+            /** @description Unique in the pipeline (case-insensitively); letters, digits and _ */
+            id: string;
+            /** @description A JSON template: strings may embed `{{ expression }}` over `input` and `steps.<id>.{status, output, error}` */
+            input: unknown;
+            /** @description Default fail */
+            on_failure?: 'fail' | 'continue';
+            retry?: {
+              /** @description Default 1000 */
+              backoff_ms?: number;
+              /** @description Default 2 */
+              backoff_multiplier?: number;
+              /** @description Default 1 */
+              max_attempts?: number;
+              /** @description Default 60000; at least backoff_ms */
+              max_backoff_ms?: number;
+            };
+            /** @description Bound on one attempt of the step */
+            timeout_ms?: number;
+            /** @description Expression: the step runs only when true */
+            when?: string;
+          }[];
+          timeout_ms?: number | null;
           /** @description The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again */
           webhook?: {
             /** @description Signs each delivery (AIRMY-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">). Write-only: never returned */
@@ -3713,7 +3840,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': string;
+          'text/event-stream': string;
         };
       };
     };
@@ -4191,13 +4318,14 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Default Response */
+      /** @description The finished run; with `stream: true`, a text/event-stream of its events */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['Run'];
+          'text/event-stream': string;
         };
       };
       /** @description Default Response */
@@ -4328,7 +4456,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': string;
+          'text/event-stream': string;
         };
       };
     };
