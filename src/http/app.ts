@@ -15,6 +15,8 @@ import type { Resources } from '../resources.ts';
 import { errorBody, installErrorHandler } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
+import { installLifecycle } from './lifecycle/hook.ts';
+import type { ApiVersion } from './lifecycle/versions.ts';
 import { registerRoutes } from './routes.ts';
 import { ErrorEnvelope } from './schemas.ts';
 import './route-config.ts';
@@ -31,6 +33,7 @@ const EXPOSED_HEADERS = [
   'Idempotent-Replayed',
   'Deprecation',
   'Sunset',
+  'Link',
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
@@ -53,6 +56,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   https?: { key: string; cert: string } | null;
   trustProxy?: readonly string[];
+  /** the major versions served (default: src/http/routes.ts ApiVersions) */
+  versions?: readonly ApiVersion[];
 }
 
 // ajv-formats is CommonJS: its plugin function is the module's `default` export property.
@@ -177,6 +182,13 @@ export async function buildApp(
       resources.prometheus.observeRateLimited();
     },
   });
+  installLifecycle(app, {
+    clock: resources.clock,
+    onUse: (principal, deprecation) => {
+      resources.prometheus.observeDeprecatedCall(deprecation.id, principal?.keyId ?? '');
+      if (principal) resources.metricsWriter.deprecatedCall(principal.orgId, principal.keyId, deprecation.id);
+    },
+  });
   installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
   installAudit(app, resources.services.audit, { trustProxy: options.trustProxy });
 
@@ -220,7 +232,7 @@ export async function buildApp(
     for (const method of methods) patterns.push({ method, regex });
   });
 
-  await registerRoutes(app, resources);
+  await registerRoutes(app, resources, options.versions);
 
   app.setNotFoundHandler(async (request) => {
     const path = request.url.split('?')[0];
