@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { unprocessable } from '../errors.ts';
+import { badRequest, unprocessable } from '../errors.ts';
+import { V2Deprecations } from '../http/lifecycle/deprecations.ts';
 import { principalOf } from '../http/route-config.ts';
 import { list, listOf, withErrors } from '../http/schemas.ts';
 import type { Resources } from '../resources.ts';
@@ -7,6 +8,35 @@ import { AuditLog, AuditVerification, ListAuditLogsQuery, type ListAuditLogsQuer
 
 const tags = ['Audit logs'];
 const ref = { $ref: 'AuditLog#' } as never;
+
+/**
+ * The time range of a list query, in ms: `created_after` / `created_before` (exclusive, as on every
+ * list), or the deprecated `from` (inclusive) / `to` (exclusive). Mixing the two names is a 400.
+ */
+function timeRange(q: ListAuditLogsQueryT): { from?: number; to?: number } {
+  const given = (v: string | undefined) => (v === undefined ? undefined : Date.parse(v));
+  if (
+    (q.from !== undefined || q.to !== undefined) &&
+    (q.created_after !== undefined || q.created_before !== undefined)
+  )
+    throw badRequest(
+      'parameter_conflict',
+      'Use created_after / created_before, or the deprecated from / to, not both',
+      q.from !== undefined ? 'from' : 'to',
+    );
+  const after = given(q.created_after);
+  const range = {
+    from: after === undefined ? given(q.from) : after + 1,
+    to: given(q.created_before) ?? given(q.to),
+  };
+  if (range.from !== undefined && range.to !== undefined && range.from > range.to)
+    throw unprocessable(
+      'invalid_time_range',
+      'The start of the range must not be after its end',
+      q.from ? 'from' : 'created_after',
+    );
+  return range;
+}
 
 /** Read-only on purpose: no route changes or deletes an audit entry. */
 export const auditRoutes =
@@ -26,16 +56,18 @@ export const auditRoutes =
           response: withErrors({ 200: listOf(ref) }),
         },
       },
-      async (request) => {
-        const { action, actor_id, resource_type, resource_id, outcome, from, to, ...page } = request.query;
-        const fromMs = from === undefined ? undefined : Date.parse(from);
-        const toMs = to === undefined ? undefined : Date.parse(to);
-        if (fromMs !== undefined && toMs !== undefined && fromMs > toMs)
-          throw unprocessable('invalid_time_range', '`from` must not be after `to`', 'from');
+      async (request, reply) => {
+        const { action, actor_id, resource_type, resource_id, outcome, from, to } = request.query;
+        const { limit, starting_after, ending_before } = request.query;
+        const range = timeRange(request.query);
+        if (from !== undefined || to !== undefined) {
+          const param = from !== undefined ? 'from' : 'to';
+          request.server.lifecycle.use(request, reply, V2Deprecations.auditLogTimeRange, param);
+        }
         const result = await audit.list(
           principalOf(request).orgId,
-          { action, actor_id, resource_type, resource_id, outcome, from: fromMs, to: toMs },
-          { limit: 20, ...page },
+          { action, actor_id, resource_type, resource_id, outcome, ...range },
+          { limit: limit ?? 20, starting_after, ending_before },
         );
         return list(result.data, result.has_more);
       },

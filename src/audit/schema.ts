@@ -36,10 +36,31 @@ export const ListAuditLogsQuery = Type.Object(
     resource_type: Type.Optional(Type.String({ maxLength: 64 })),
     resource_id: Type.Optional(Type.String({ maxLength: 64 })),
     outcome: Type.Optional(literals(Outcomes)),
-    from: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Inclusive lower bound (RFC 3339)' }),
+    created_after: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Only entries created after this instant (RFC 3339)' }),
     ),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive upper bound (RFC 3339)' })),
+    created_before: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'Only entries created before this instant (RFC 3339)',
+      }),
+    ),
+    from: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        deprecated: true,
+        description:
+          'Deprecated (sunset 2027-12-06): use created_after. Inclusive lower bound; answers carry Deprecation and Sunset headers',
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        deprecated: true,
+        description:
+          'Deprecated (sunset 2027-12-06): use created_before. Exclusive upper bound; answers carry Deprecation and Sunset headers',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

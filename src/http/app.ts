@@ -17,6 +17,8 @@ import { clientErrorHandler } from './client-error.ts';
 import { installErrorHandler, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
+import { installLifecycle } from './lifecycle/hook.ts';
+import type { ApiVersion } from './lifecycle/versions.ts';
 import { installMethodTable, installUnroutedHook, type MethodTable } from './methods.ts';
 import { openapiTransform } from './openapi-doc.ts';
 import { registerRoutes } from './routes.ts';
@@ -37,6 +39,7 @@ const EXPOSED_HEADERS = [
   'Deprecation',
   'Sunset',
   'X-Should-Retry',
+  'Link',
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
@@ -59,6 +62,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   https?: { key: string; cert: string } | null;
   trustProxy?: readonly string[];
+  /** the major versions served (default: src/http/routes.ts ApiVersions) */
+  versions?: readonly ApiVersion[];
 }
 
 // ajv-formats is CommonJS: its plugin function is the module's `default` export property.
@@ -183,6 +188,13 @@ export async function buildApp(
       resources.prometheus.observeRateLimited();
     },
   });
+  installLifecycle(app, {
+    clock: resources.clock,
+    onUse: (principal, deprecation) => {
+      resources.prometheus.observeDeprecatedCall(deprecation.id, principal?.keyId ?? '');
+      if (principal) resources.metricsWriter.deprecatedCall(principal.orgId, principal.keyId, deprecation.id);
+    },
+  });
   installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
   installAudit(app, resources.services.audit, { trustProxy: options.trustProxy });
 
@@ -225,7 +237,7 @@ export async function buildApp(
   methodTable = methods;
   installUnroutedHook(app, methods);
 
-  await registerRoutes(app, resources);
+  await registerRoutes(app, resources, options.versions);
 
   return app;
 }

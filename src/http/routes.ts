@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes } from '../agents/routes.ts';
 import { alertRoutes } from '../alerts/routes.ts';
@@ -16,9 +18,37 @@ import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
 import { scheduleRoutes } from '../schedules/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
+import { type ApiVersion, type RouteModule, registerVersion } from './lifecycle/versions.ts';
 
-/** Every resource's routes, each an encapsulated plugin under /v2; ops endpoints outside it. */
-export async function registerRoutes(app: FastifyInstance, resources: Resources) {
+/** v2: every resource's routes, each an encapsulated plugin. */
+export const V2Modules: readonly RouteModule[] = [
+  organizationRoutes,
+  apiKeyRoutes,
+  authRoutes,
+  agentRoutes,
+  runRoutes,
+  pipelineRoutes,
+  scheduleRoutes,
+  webhookRoutes,
+  deploymentRoutes,
+  alertRoutes,
+  connectorRoutes,
+  guardrailRoutes,
+  metricRoutes,
+  auditRoutes,
+];
+
+/** The versions served by default: v2 current (v1 is retired: 410 below). */
+export const ApiVersions: readonly ApiVersion[] = [{ prefix: '/v2', modules: V2Modules }];
+
+const CHANGELOG = path.resolve(import.meta.dirname, '../../CHANGELOG.md');
+
+/** Every version's routes (versions.ts); ops endpoints outside them. */
+export async function registerRoutes(
+  app: FastifyInstance,
+  resources: Resources,
+  versions: readonly ApiVersion[] = ApiVersions,
+) {
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     try {
@@ -41,19 +71,10 @@ export async function registerRoutes(app: FastifyInstance, resources: Resources)
     );
   });
 
+  // what every `Link: rel="deprecation"` points at
+  app.get('/changelog', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/markdown; charset=utf-8').send(await readFile(CHANGELOG, 'utf8')),
+  );
   await app.register(prometheusRoutes(resources));
-  await app.register(organizationRoutes(resources), { prefix: '/v2' });
-  await app.register(apiKeyRoutes(resources), { prefix: '/v2' });
-  await app.register(authRoutes(resources), { prefix: '/v2' });
-  await app.register(agentRoutes(resources), { prefix: '/v2' });
-  await app.register(runRoutes(resources), { prefix: '/v2' });
-  await app.register(pipelineRoutes(resources), { prefix: '/v2' });
-  await app.register(scheduleRoutes(resources), { prefix: '/v2' });
-  await app.register(webhookRoutes(resources), { prefix: '/v2' });
-  await app.register(deploymentRoutes(resources), { prefix: '/v2' });
-  await app.register(alertRoutes(resources), { prefix: '/v2' });
-  await app.register(connectorRoutes(resources), { prefix: '/v2' });
-  await app.register(guardrailRoutes(resources), { prefix: '/v2' });
-  await app.register(metricRoutes(resources), { prefix: '/v2' });
-  await app.register(auditRoutes(resources), { prefix: '/v2' });
+  for (const version of versions) await registerVersion(app, resources, version);
 }

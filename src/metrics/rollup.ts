@@ -158,17 +158,25 @@ export function pipelineRunDelta(row: PipelineRunRow): Delta {
   };
 }
 
-export function rateLimitedDelta(orgId: string, keyId: string, at: number, count: number): Delta {
+/** A per-key count of requests (refused 429; used deprecated surface), `status` its qualifier. */
+export function keyCountDelta(
+  kind: 'rate_limited' | 'deprecated_call',
+  orgId: string,
+  keyId: string,
+  status: string,
+  at: number,
+  count: number,
+): Delta {
   return {
     series: {
       org_id: orgId,
-      kind: 'rate_limited',
+      kind,
       agent_id: '',
       deployment_id: '',
       pipeline_id: '',
       api_key_id: keyId,
       model: '',
-      status: '',
+      status,
     },
     at,
     count,

@@ -13,6 +13,7 @@ export const MetricNames = [
   'errors',
   'pipeline_runs',
   'rate_limited',
+  'deprecated_calls',
 ] as const;
 export type MetricName = (typeof MetricNames)[number];
 
@@ -25,11 +26,11 @@ export type IntervalName = keyof typeof Intervals;
 export const FilterNames = ['agent_id', 'deployment_id', 'pipeline_id', 'status', 'api_key_id'] as const;
 export type FilterName = (typeof FilterNames)[number];
 
-export const GroupByNames = ['agent_id', 'status', 'model', 'deployment_id'] as const;
+export const GroupByNames = ['agent_id', 'status', 'model', 'deployment_id', 'api_key_id'] as const;
 export type GroupByName = (typeof GroupByNames)[number];
 
 /** Which rollup rows a metric reads (`metric_series.kind`). */
-export type SeriesKind = 'run' | 'pipeline_run' | 'rate_limited';
+export type SeriesKind = 'run' | 'pipeline_run' | 'rate_limited' | 'deprecated_call';
 
 /** Run statuses that count as errors: the run did not do its job for a reason that was not the caller's
  * choice. `expired` (no worker started it in time) is included — it is an availability failure an
@@ -49,7 +50,7 @@ export interface MetricDefinition {
 }
 
 const runFilters = FilterNames;
-const runGroups = GroupByNames;
+const runGroups = ['agent_id', 'status', 'model', 'deployment_id'] as const;
 
 export const Metrics: Record<MetricName, MetricDefinition> = {
   runs: {
@@ -97,7 +98,16 @@ export const Metrics: Record<MetricName, MetricDefinition> = {
     stats: ['count'],
     defaultStat: 'count',
     filters: ['api_key_id'],
-    groupBy: [],
+    groupBy: ['api_key_id'],
+    statuses: [],
+  },
+  // Calls that used deprecated surface (src/http/lifecycle): `status` holds the surface's id.
+  deprecated_calls: {
+    kind: 'deprecated_call',
+    stats: ['count'],
+    defaultStat: 'count',
+    filters: ['api_key_id', 'status'],
+    groupBy: ['api_key_id', 'status'],
     statuses: [],
   },
 };
@@ -108,7 +118,7 @@ export const MetricsQuery = Type.Object(
   {
     metric: Type.String({ maxLength: 100, description: `One of ${MetricNames.join(', ')}` }),
     stat: str(
-      'count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms',
+      'count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited, deprecated_calls: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms',
     ),
     from: str('RFC 3339 start (inclusive), rounded down to the interval; default `to` minus one hour'),
     to: str('RFC 3339 end (exclusive), rounded up to the interval; default now'),
@@ -118,9 +128,13 @@ export const MetricsQuery = Type.Object(
     agent_id: str('Only runs of this agent'),
     deployment_id: str('Only runs served by this deployment'),
     pipeline_id: str('Only (step) runs of this pipeline, or pipeline runs of it'),
-    status: str('Only runs (or pipeline runs) that ended with this status'),
+    status: str(
+      'Only runs (or pipeline runs) that ended with this status; for deprecated_calls, the id of a deprecated surface',
+    ),
     api_key_id: str('Only what this API key submitted (or, for rate_limited, was refused)'),
-    group_by: str('agent_id, status, model or deployment_id: one series per value'),
+    group_by: str(
+      'agent_id, status, model or deployment_id (api_key_id for rate_limited and deprecated_calls): one series per value',
+    ),
   },
   { additionalProperties: false },
 );

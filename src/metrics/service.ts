@@ -156,7 +156,7 @@ export function parseMetricQuery(raw: Record<string, unknown>, now: number): Met
         name,
       );
     }
-    if (name === 'status' && !def.statuses.includes(v)) {
+    if (name === 'status' && def.kind !== 'deprecated_call' && !def.statuses.includes(v)) {
       throw unprocessable(
         'parameter_invalid',
         `status for ${metric} must be one of ${oneOf(def.statuses)}`,

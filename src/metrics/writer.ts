@@ -4,7 +4,7 @@
  * Runs and pipeline runs are counted inside the very transaction that stores their terminal state
  * (the run executor's `onFinishBatch`, folding every run its group commit ends, and the pipeline
  * engine's `onTerminalTrx`): the rollups can never disagree with
- * the runs table, even across a crash. Refused requests (429) have no transaction of their own and
+ * the runs table, even across a crash. Refused requests (429) and calls to deprecated surface have no transaction of their own and
  * happen in bursts, so they are counted in memory and flushed about once a second (and before any
  * metrics query in this process, and on shutdown); a crash loses at most that second.
  */
@@ -12,10 +12,11 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../infra/db/db.ts';
 import type { Database, PipelineRunRow, RunRow } from '../infra/db/schema.ts';
-import { pipelineRunDelta, RollupBatch, rateLimitedDelta, runDelta } from './rollup.ts';
+import { keyCountDelta, pipelineRunDelta, RollupBatch, runDelta } from './rollup.ts';
 import { createBatchWriter } from './store.ts';
 
 const FLUSH_MS = 1000;
+type KeyCountKind = 'rate_limited' | 'deprecated_call';
 const SERIES_ID_CACHE = 50_000;
 
 export interface MetricsWriterDeps {
@@ -25,7 +26,7 @@ export interface MetricsWriterDeps {
 }
 
 export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
-  /** `${orgId}\u001f${keyId}\u001f${minute}` → refused requests not yet stored */
+  /** `${kind}\u001f${orgId}\u001f${keyId}\u001f${status}\u001f${minute}` → counts not yet stored */
   let pending = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -41,8 +42,8 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
     pending = new Map();
     const batch = new RollupBatch();
     for (const [key, count] of taken) {
-      const [orgId, keyId, minute] = key.split('\u001f');
-      batch.add(rateLimitedDelta(orgId, keyId, Number(minute), count));
+      const [kind, orgId, keyId, status, minute] = key.split('\u001f');
+      batch.add(keyCountDelta(kind as KeyCountKind, orgId, keyId, status, Number(minute), count));
     }
     try {
       await db.kysely.transaction().execute((trx) => writeBatch(trx, batch));
@@ -50,6 +51,16 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
       // keep the counts for the next flush rather than lose them
       for (const [key, count] of taken) pending.set(key, (pending.get(key) ?? 0) + count);
       throw err;
+    }
+  }
+
+  function count(kind: KeyCountKind, orgId: string, keyId: string, status: string) {
+    const now = clock.now();
+    const key = `${kind}\u001f${orgId}\u001f${keyId}\u001f${status}\u001f${now - (now % 60_000)}`;
+    pending.set(key, (pending.get(key) ?? 0) + 1);
+    if (!timer) {
+      timer = setTimeout(() => void flush().catch((err) => onError?.(err)), FLUSH_MS);
+      timer.unref();
     }
   }
 
@@ -75,13 +86,11 @@ export function createMetricsWriter({ db, clock, onError }: MetricsWriterDeps) {
     },
     /** A request refused 429 (the gateway's `onRateLimited`). */
     rateLimited(orgId: string, keyId: string): void {
-      const now = clock.now();
-      const key = `${orgId}\u001f${keyId}\u001f${now - (now % 60_000)}`;
-      pending.set(key, (pending.get(key) ?? 0) + 1);
-      if (!timer) {
-        timer = setTimeout(() => void flush().catch((err) => onError?.(err)), FLUSH_MS);
-        timer.unref();
-      }
+      count('rate_limited', orgId, keyId, '');
+    },
+    /** A call that used deprecated surface `surface` (src/http/lifecycle). */
+    deprecatedCall(orgId: string, keyId: string, surface: string): void {
+      count('deprecated_call', orgId, keyId, surface);
     },
     flush,
     /** Stores what is still buffered; call before closing the database. */

@@ -56,6 +56,12 @@ export function createPrometheus({ db }: { db: Db }) {
     help: 'Requests refused with 429 by the rate limiter',
     registers: [registry],
   });
+  const deprecatedCalls = new Counter({
+    name: 'airmy_deprecated_calls_total',
+    help: 'Calls that used deprecated API surface, by surface (a CHANGELOG.md anchor) and API key',
+    labelNames: ['surface', 'api_key_id'] as const,
+    registers: [registry],
+  });
   const webhookDeliveries = new Counter({
     name: 'airmy_webhook_deliveries_total',
     help: 'Webhook delivery attempts (alert channels, run and pipeline run completions) by outcome',
@@ -101,6 +107,9 @@ export function createPrometheus({ db }: { db: Db }) {
     },
     observeRateLimited() {
       rateLimited.inc();
+    },
+    observeDeprecatedCall(surface: string, apiKeyId: string) {
+      deprecatedCalls.inc({ surface, api_key_id: apiKeyId });
     },
     observeWebhookDelivery(outcome: WebhookOutcome) {
       webhookDeliveries.inc({ outcome });

@@ -15,7 +15,7 @@ import pino from 'pino';
 import type { Clock } from '../../src/clock.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { createTokenCounter } from '../../src/engine/providers/index.ts';
-import { buildApp } from '../../src/http/app.ts';
+import { type BuildAppOptions, buildApp } from '../../src/http/app.ts';
 import { buildResources, type Resources } from '../../src/resources.ts';
 
 /** One tokenizer for every app a test file builds: building one costs ~1 s. */
@@ -86,6 +86,8 @@ export interface TestAppOptions {
   clock?: Clock;
   https?: { key: string; cert: string };
   trustProxy?: string[];
+  /** the API versions the app serves (default: the server's) */
+  versions?: BuildAppOptions['versions'];
 }
 
 export async function createTestApp(target: Target, options: TestAppOptions = {}): Promise<TestApp> {
@@ -125,6 +127,7 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     logger,
     https: options.https ?? null,
     trustProxy: options.trustProxy,
+    versions: options.versions,
   });
   await app.ready();
   await resources.start();
