@@ -214,7 +214,14 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
   });
-  const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock, audit });
+  const auth = createAuthService({
+    keys: stores.apiKeys,
+    tokens: stores.sessionTokens,
+    ids,
+    clock,
+    audit,
+    demo: config.demo,
+  });
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
     apiKeys: createApiKeyService({
