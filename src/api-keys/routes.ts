@@ -43,6 +43,11 @@ const CreateApiKey = Type.Object(
 
 const common = { config: { scope: 'keys:admin' as const, tokens: false }, tags: ['API keys'] };
 
+const rotateHint = (what: string) => (stored: Record<string, unknown>) =>
+  `${what} ${String(stored.id)} (${String(stored.redacted_value)}). If its secret was lost, rotate it: POST /v2/api-keys/${String(stored.id)}/rotate with a new Idempotency-Key.`;
+const created = { fields: ['secret'], hint: rotateHint('It created API key') } as const;
+const rotated = { fields: ['secret'], hint: rotateHint('It rotated API key') } as const;
+
 export const apiKeyRoutes =
   ({ services }: Resources): FastifyPluginAsync =>
   async (app) => {
@@ -69,7 +74,7 @@ export const apiKeyRoutes =
     app.post<{ Body: Static<typeof CreateApiKey> }>(
       '/api-keys',
       {
-        config: common.config,
+        config: { ...common.config, shownOnce: created },
         schema: {
           operationId: 'createApiKey',
           tags: common.tags,
@@ -98,7 +103,7 @@ export const apiKeyRoutes =
     app.post<{ Params: Static<typeof IdParams> }>(
       '/api-keys/:id/rotate',
       {
-        config: common.config,
+        config: { ...common.config, shownOnce: rotated },
         schema: {
           operationId: 'rotateApiKey',
           tags: common.tags,

@@ -31,6 +31,16 @@ const BrowserSession = Type.Object(
     description: `The session's secret is never in the body: it is only in the \`${SESSION_COOKIE}\` cookie (HttpOnly)`,
   },
 );
+const tokenOnce = {
+  fields: ['token'],
+  hint: (stored: Record<string, unknown>) =>
+    `It minted session token ${String(stored.id)}. To get a token, mint another with a new Idempotency-Key.`,
+};
+const sessionOnce = {
+  fields: [],
+  hint: (stored: Record<string, unknown>) =>
+    `It started browser session ${String(stored.id)}, whose cookie is not sent again. To log in, start another with a new Idempotency-Key.`,
+};
 const NoContent = Type.Null({ description: 'Logged out; the cookie is cleared' });
 
 export const authRoutes =
@@ -41,7 +51,7 @@ export const authRoutes =
     app.post<{ Body: Static<typeof CreateToken> | undefined }>(
       '/auth/token',
       {
-        config: { tokens: false },
+        config: { tokens: false, shownOnce: tokenOnce },
         schema: {
           operationId: 'createSessionToken',
           tags: ['Authentication'],
@@ -58,7 +68,7 @@ export const authRoutes =
     app.post<{ Body: Static<typeof CreateToken> | undefined }>(
       '/auth/session',
       {
-        config: { tokens: false },
+        config: { tokens: false, shownOnce: sessionOnce },
         schema: {
           operationId: 'createBrowserSession',
           tags: ['Authentication'],
