@@ -320,6 +320,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     allowPrivateWebhooks: config.allowPrivateWebhooks,
     box,
     audit,
+    // a filter naming an object must name one of the rule's organization (404 otherwise)
+    lookups: {
+      agent_id: (orgId, id) => agents.get(orgId, id),
+      deployment_id: (orgId, id) => deployments.get(orgId, id),
+      pipeline_id: (orgId, id) => pipelines.get(orgId, id),
+      api_key_id: (orgId, id) => services.apiKeys.get(orgId, id),
+    },
   });
   const webhooks = createWebhookDelivery({
     db,
