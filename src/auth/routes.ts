@@ -56,6 +56,8 @@ export const authRoutes =
           operationId: 'createSessionToken',
           tags: ['Authentication'],
           summary: 'Mint a 1-hour session token from an API key',
+          description:
+            'A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the token is shown once.',
           security: [{ bearerAuth: [] }],
           body: CreateToken,
           response: withErrors({ 201: { $ref: 'SessionToken#' } }),
@@ -73,7 +75,7 @@ export const authRoutes =
           operationId: 'createBrowserSession',
           tags: ['Authentication'],
           summary: 'Log a browser in: exchange an API key for a 1-hour session cookie',
-          description: `Sets \`${SESSION_COOKIE}\` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions.`,
+          description: `Sets \`${SESSION_COOKIE}\` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions. A replay of a successful login (same Idempotency-Key and body) answers 409 \`secret_already_shown\`: the cookie is set once.`,
           security: [{ bearerAuth: [] }],
           body: CreateToken,
           response: withErrors({
