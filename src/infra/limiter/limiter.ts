@@ -123,7 +123,9 @@ export function createMemoryLimiter(): Limiter {
         buckets,
         now,
       );
-      if (step.tats !== null) buckets.forEach((b, i) => tats.set(b.key, step.tats![i]!));
+      if (step.tats !== null) {
+        for (let i = 0; i < buckets.length; i++) tats.set(buckets[i]!.key, step.tats[i]!);
+      }
       return step.decision;
     },
   };
