@@ -36,11 +36,10 @@ describe('gateway conformance', () => {
     const org = await airmy('orgs', 'create', '--name', 'conformance behind nginx', '--plan', 'free');
     key = await airmy('keys', 'create', '--org', org);
     const httpPort = await freePort();
-    server = await startChildServer({
-      AIRMY_DATA_DIR: dir,
-      AIRMY_HTTP_PORT: String(httpPort),
-      AIRMY_TRUST_PROXY: '127.0.0.1',
-    });
+    server = await startChildServer(
+      { AIRMY_DATA_DIR: dir, AIRMY_HTTP_PORT: String(httpPort), AIRMY_TRUST_PROXY: '127.0.0.1' },
+      90_000, // a loaded machine can be slow to start one
+    );
     if (nginxBinary) {
       nginx = await startNginx(nginxBinary, {
         upstream: httpPort,
