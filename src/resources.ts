@@ -214,7 +214,14 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
   });
-  const auth = createAuthService({ keys: stores.apiKeys, tokens: stores.sessionTokens, ids, clock, audit });
+  const auth = createAuthService({
+    keys: stores.apiKeys,
+    tokens: stores.sessionTokens,
+    ids,
+    clock,
+    audit,
+    demo: config.demo,
+  });
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
     apiKeys: createApiKeyService({
@@ -313,6 +320,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     allowPrivateWebhooks: config.allowPrivateWebhooks,
     box,
     audit,
+    // a filter naming an object must name one of the rule's organization (404 otherwise)
+    lookups: {
+      agent_id: (orgId, id) => agents.get(orgId, id),
+      deployment_id: (orgId, id) => deployments.get(orgId, id),
+      pipeline_id: (orgId, id) => pipelines.get(orgId, id),
+      api_key_id: (orgId, id) => services.apiKeys.get(orgId, id),
+    },
   });
   const webhooks = createWebhookDelivery({
     db,

@@ -10,6 +10,10 @@
  * Webhook URLs: https on a public address, checked when the rule is written and again at every
  * delivery, the same check as completion webhooks' (src/webhooks/target.ts).
  *
+ * Filters naming an object (agent_id, deployment_id, pipeline_id, api_key_id) must name one of the
+ * rule's own organization, as any id in a body must: another organization's id is 404
+ * `resource_missing` (param `filters.<name>`), like an unknown one — never a rule that watches it.
+ *
  * Channel secrets are write-only: sealed at rest with the server's secret key (AES-256-GCM, bound to
  * the rule id and channel index) and never returned; the API shows `secret_set` instead.
  */
@@ -44,6 +48,15 @@ export interface StoredChannel {
   secret: string | null;
 }
 
+/** The filters that name an object, and the noun a 404 uses for each. */
+export const RefFilters = {
+  agent_id: 'agent',
+  deployment_id: 'deployment',
+  pipeline_id: 'pipeline',
+  api_key_id: 'api key',
+} as const;
+export type RefFilter = keyof typeof RefFilters;
+
 export interface AlertServiceDeps {
   store: AlertStore;
   ids: IdFactory;
@@ -55,6 +68,8 @@ export interface AlertServiceDeps {
   box: SecretBox;
   /** audit log: each change and its entry commit together */
   audit?: AuditRecorder;
+  /** looks an object up in the organization; rejects with a 404 ApiError when it is not there */
+  lookups: Record<RefFilter, (orgId: string, id: string) => Promise<unknown>>;
 }
 
 export const secretAad = (ruleId: string, channel: number) => `alert:${ruleId}:channel:${channel}`;
@@ -159,6 +174,19 @@ export function createAlertService(deps: AlertServiceDeps) {
     return ms;
   }
 
+  /** Every filter that names an object names one of this organization's. */
+  async function checkRefs(orgId: string, filters: AlertFilters | undefined) {
+    for (const name of Object.keys(RefFilters) as RefFilter[]) {
+      const id = filters?.[name];
+      if (id === undefined) continue;
+      await deps.lookups[name](orgId, id).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404)
+          throw notFound(RefFilters[name], id, `filters.${name}`);
+        throw err;
+      });
+    }
+  }
+
   const checkUrl = (raw: string, param: string) =>
     checkWebhookUrl(egress, deps.allowPrivateWebhooks, raw, param);
 
@@ -184,6 +212,7 @@ export function createAlertService(deps: AlertServiceDeps) {
   return {
     async create(orgId: string, body: CreateAlertBody) {
       const stat = checkQuery(body);
+      await checkRefs(orgId, body.filters);
       checkDuration('window', body.window);
       const forSpec = body.for ?? '0s';
       const cooldownSpec = body.cooldown ?? '0s';
@@ -247,6 +276,7 @@ export function createAlertService(deps: AlertServiceDeps) {
         window: body.window ?? cur.window_spec,
       };
       const stat = checkQuery(spec);
+      await checkRefs(orgId, body.filters);
       if (body.window !== undefined) checkDuration('window', body.window);
       if (body.for !== undefined) checkDuration('for', body.for);
       if (body.cooldown !== undefined) checkDuration('cooldown', body.cooldown);

@@ -44,6 +44,13 @@ const CreateApiKey = Type.Object(
 
 const common = { config: { scope: 'keys:admin' as const, tokens: false }, tags: ['API keys'] };
 
+const SHOWN_ONCE =
+  'A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the secret is shown once.';
+const rotateHint = (what: string) => (stored: Record<string, unknown>) =>
+  `${what} ${String(stored.id)} (${String(stored.redacted_value)}). If its secret was lost, rotate it: POST /v2/api-keys/${String(stored.id)}/rotate with a new Idempotency-Key.`;
+const created = { fields: ['secret'], hint: rotateHint('It created API key') } as const;
+const rotated = { fields: ['secret'], hint: rotateHint('It rotated API key') } as const;
+
 export const apiKeyRoutes =
   ({ services }: Resources): FastifyPluginAsync =>
   async (app) => {
@@ -70,11 +77,12 @@ export const apiKeyRoutes =
     app.post<{ Body: Static<typeof CreateApiKey> }>(
       '/api-keys',
       {
-        config: common.config,
+        config: { ...common.config, shownOnce: created },
         schema: {
           operationId: 'createApiKey',
           tags: common.tags,
           summary: 'Create an API key (the secret is returned once)',
+          description: SHOWN_ONCE,
           body: CreateApiKey,
           response: withErrors({ 201: { $ref: 'ApiKeyWithSecret#' } }),
         },
@@ -99,11 +107,12 @@ export const apiKeyRoutes =
     app.post<{ Params: Static<typeof IdParams> }>(
       '/api-keys/:id/rotate',
       {
-        config: common.config,
+        config: { ...common.config, shownOnce: rotated },
         schema: {
           operationId: 'rotateApiKey',
           tags: common.tags,
           summary: 'Rotate an API key: a new secret now, the old one valid for 24 h',
+          description: SHOWN_ONCE,
           params: IdParams,
           response: withErrors({ 200: { $ref: 'ApiKeyWithSecret#' } }),
         },

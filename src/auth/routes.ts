@@ -39,6 +39,16 @@ const BrowserSession = Type.Object(
     description: `The session's secret is never in the body: it is only in the \`${SESSION_COOKIE}\` cookie (HttpOnly)`,
   },
 );
+const tokenOnce = {
+  fields: ['token'],
+  hint: (stored: Record<string, unknown>) =>
+    `It minted session token ${String(stored.id)}. To get a token, mint another with a new Idempotency-Key.`,
+};
+const sessionOnce = {
+  fields: [],
+  hint: (stored: Record<string, unknown>) =>
+    `It started browser session ${String(stored.id)}, whose cookie is not sent again. To log in, start another with a new Idempotency-Key.`,
+};
 const NoContent = Type.Null({ description: 'Logged out; the cookie is cleared' });
 
 export const authRoutes =
@@ -49,11 +59,13 @@ export const authRoutes =
     app.post<{ Body: Static<typeof CreateToken> | undefined }>(
       '/auth/token',
       {
-        config: { tokens: false },
+        config: { tokens: false, shownOnce: tokenOnce },
         schema: {
           operationId: 'createSessionToken',
           tags: ['Authentication'],
           summary: 'Mint a 1-hour session token from an API key',
+          description:
+            'A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the token is shown once.',
           security: [{ bearerAuth: [] }],
           body: CreateToken,
           response: withErrors({ 201: { $ref: 'SessionToken#' } }),
@@ -66,12 +78,12 @@ export const authRoutes =
     app.post<{ Body: Static<typeof CreateToken> | undefined }>(
       '/auth/session',
       {
-        config: { tokens: false },
+        config: { tokens: false, shownOnce: sessionOnce },
         schema: {
           operationId: 'createBrowserSession',
           tags: ['Authentication'],
           summary: 'Log a browser in: exchange an API key for a 1-hour session cookie',
-          description: `Sets \`${SESSION_COOKIE}\` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions.`,
+          description: `Sets \`${SESSION_COOKIE}\` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions. A replay of a successful login (same Idempotency-Key and body) answers 409 \`secret_already_shown\`: the cookie is set once.`,
           security: [{ bearerAuth: [] }],
           body: CreateToken,
           response: withErrors({

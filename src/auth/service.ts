@@ -8,6 +8,9 @@
  * - Browser sessions are session tokens kept in an HttpOnly cookie (`bs-airmy-` secrets, kind
  *   'browser'): same expiry, same parent-key rules, same restrictions; logout deletes them.
  * - `last_used_at` is written at most once a minute per key, not on every request.
+ * - The demo key (and every session made from it) is refused unless demo mode is on: a data dir
+ *   first started in development still holds its row when the server restarts in production, so
+ *   "not seeded" is not enough — what the database holds does not decide, the config does.
  */
 
 import type { ApiKeyStore } from '../api-keys/store.ts';
@@ -24,6 +27,7 @@ import { isScope, type Scope, TOKEN_FORBIDDEN_SCOPES } from './scopes.ts';
 import {
   API_KEY_PREFIX,
   BROWSER_SESSION_PREFIX,
+  DEMO_API_KEY,
   generateSecret,
   hashesEqual,
   hashSecret,
@@ -42,6 +46,8 @@ export interface AuthServiceDeps {
   clock: Clock;
   /** audit log: token mints are recorded with the mint */
   audit?: AuditRecorder;
+  /** config.demo: whether the public demo key (and sessions made from it) may authenticate */
+  demo: boolean;
 }
 
 /** A 401 for a credential we recognized: the audit log files it under the credential's organization. */
@@ -52,6 +58,12 @@ const deniedFor = (
   headers?: Record<string, string>,
 ) =>
   new ApiError(401, ErrorTypes.authentication, code, message, { cause: { auditSubject: subject }, headers });
+
+const demoDisabled = () =>
+  unauthorized(
+    'invalid_api_key',
+    'The demo key is disabled on this server (production); use a key of your own organization',
+  );
 
 const missingKey = () =>
   unauthorized('missing_api_key', 'No API key provided. Send "Authorization: Bearer <key>".');
@@ -85,7 +97,7 @@ const KEY_CACHE_MAX = 10_000;
 
 type KeyRow = NonNullable<Awaited<ReturnType<ApiKeyStore['findBySecretHash']>>>;
 
-export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServiceDeps) {
+export function createAuthService({ keys, tokens, ids, clock, audit, demo }: AuthServiceDeps) {
   const cache = new Map<string, { row: KeyRow; until: number }>();
   // Built once per key row and shared by its requests: a Principal is never mutated.
   const principals = new WeakMap<KeyRow, Principal>();
@@ -133,6 +145,7 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
   function admitKey(row: KeyRow, now: number): KeyRow | Promise<KeyRow> {
     const subject: AuthFailureSubject = { orgId: row.org_id, actor: { type: 'api_key', id: row.key_id } };
     if (row.revoked_at !== null) throw deniedFor('invalid_api_key', 'Invalid API key provided', subject);
+    if (row.is_demo === 1 && !demo) throw demoDisabled();
     if (row.expires_at !== null && row.expires_at <= now) {
       throw deniedFor('api_key_expired', 'This API key was rotated and its grace period has ended', subject);
     }
@@ -156,6 +169,8 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
       orgId: token.org_id,
       actor: { type: 'session_token', id: token.id },
     };
+    if (token.is_demo === 1 && !demo)
+      throw invalid(`This ${k.noun} was made from the demo key, which is disabled`);
     if (token.expires_at <= now) throw deniedFor(k.expired, k.expiredMessage, subject, k.headers);
     if (token.key_revoked_at !== null) {
       throw deniedFor(
@@ -243,6 +258,7 @@ export function createAuthService({ keys, tokens, ids, clock, audit }: AuthServi
       if (!match)
         throw unauthorized('invalid_authorization_header', 'Authorization header must be "Bearer <key>"');
       const secret = match[1];
+      if (secret === DEMO_API_KEY && !demo) throw demoDisabled();
       const now = clock.now();
       if (secret.startsWith(SESSION_TOKEN_PREFIX)) return resolveSession(secret, 'token', now);
       const row = resolveKey(secret, now);

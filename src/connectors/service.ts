@@ -7,6 +7,13 @@
  * private connector by id answers 404 (as if it did not exist, like the list), while creating,
  * changing or deleting one answers 403, as do an agent create/update or a run that would use one.
  *
+ * URLs: refused when written (create, or an update that changes the URL) if the egress guard would
+ * refuse them — a private, loopback, link-local or metadata address not on AIRMY_EGRESS_ALLOW, an
+ * obfuscated IPv4 — the rules alert webhooks follow; and checked again at every call (DNS may
+ * change). A host that does not resolve at write time is accepted: it is refused when called if it
+ * still does not, and the network the server sees may not be there yet (the guard is not weakened:
+ * every call resolves and checks again).
+ *
  * Secrets: sealed with AES-256-GCM per value, bound (AAD) to the org, connector id and secret name;
  * opened only when a tool is resolved or called. Responses list secret names, never values.
  *
@@ -21,11 +28,12 @@ import type { IdFactory } from '../ids.ts';
 import type { SecretBox } from '../infra/crypto/secret-box.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { ConnectorRow } from '../infra/db/schema.ts';
-import type { Egress } from '../infra/egress/egress.ts';
+import { type Egress, EgressError } from '../infra/egress/egress.ts';
 import type { InputValidator } from '../pipelines/input-schema.ts';
 import { BUILTINS, type BuiltinInfo, createBuiltins, isBuiltin } from './builtins.ts';
 import {
   defaultInputSchema,
+  fill,
   type HttpConnectorConfig,
   httpTool,
   placeholders,
@@ -59,6 +67,8 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const FORBIDDEN_HEADERS =
   /^(host|content-length|transfer-encoding|connection|upgrade|te|trailer|keep-alive|expect|proxy-.*)$/i;
 const MAX_SCHEMA_CHARS = 32_768;
+/** A name lookup at write time that takes longer is given up (the call checks again). */
+const CHECK_TIMEOUT_MS = 5_000;
 
 /**
  * Internal callers (a pipeline's step runs, a deployment's smoke test) pass a partial principal
@@ -236,6 +246,27 @@ export function createConnectorService({
     return { url: c.url, method: c.method ?? 'GET', input_schema: schema, headers: c.headers };
   }
 
+  /** The egress guard's verdict on a URL template, when it is written (placeholders filled in). */
+  async function checkEgress(template: string) {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), CHECK_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([egress.check(fill(template, () => 'x')), slow]);
+    } catch (err) {
+      if (!(err instanceof EgressError)) throw err;
+      if (err.code === 'dns_failed') return;
+      throw unprocessable(
+        'invalid_url',
+        `url may not be used: ${err.message} (an operator can allow a host with AIRMY_EGRESS_ALLOW)`,
+        'url',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   function checkSecretNames(secrets: Record<string, unknown> | undefined) {
     for (const name of Object.keys(secrets ?? {})) {
       if (!SECRET_NAME.test(name)) {
@@ -403,6 +434,7 @@ export function createConnectorService({
         headers: body.headers ?? {},
         secretNames: new Set(Object.keys(body.secrets ?? {})),
       });
+      await checkEgress(config.url);
       await checkNameFree(principal.orgId, body.name);
       const now = clock.now();
       const row: ConnectorRow = {
@@ -475,6 +507,7 @@ export function createConnectorService({
         headers: body.headers ?? stored.headers,
         secretNames: new Set(Object.keys(sealed)),
       });
+      if (body.url !== undefined) await checkEgress(config.url);
       if (body.name !== undefined) await checkNameFree(principal.orgId, body.name, id);
       const next: ConnectorRow = {
         ...current,

@@ -2,7 +2,9 @@
  * The gateway tier's per-request hooks, in the order a request meets them:
  *   1. authentication (Bearer API key or session token; without an Authorization header, the browser
  *      session cookie) → request.principal
- *   2. rate limiting per API key (session tokens share their key's bucket), headers on every answer
+ *   2. rate limiting per API key (session tokens share their key's bucket) and, with the same plan
+ *      limit, per organization (all its keys and sessions together: ten keys are not ten plans);
+ *      the headers on every answer report the binding (tighter) of the two
  *   3. cross-site checks for a cookie-authenticated unsafe request (src/auth/cookie.ts), then scope
  *      and token checks for the route
  * They run in onRequest, before the body is parsed or validated, so 401 and 429 cost no parsing and
@@ -54,7 +56,13 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
 
   function limit(request: FastifyRequest, reply: FastifyReply, principal: Principal): void | Promise<void> {
     request.principal = principal;
-    const decision = limiter.take(`key:${principal.keyId}`, principal.limits, clock.now());
+    const decision = limiter.take(
+      [
+        { key: `key:${principal.keyId}`, policy: principal.limits },
+        { key: `org:${principal.orgId}`, policy: principal.limits },
+      ],
+      clock.now(),
+    );
     if (decision instanceof Promise) return decision.then((d) => admit(request, reply, principal, d));
     admit(request, reply, principal, decision);
   }

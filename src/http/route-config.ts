@@ -9,10 +9,24 @@ declare module 'fastify' {
     scope?: Scope;
     /** false: session tokens may not call this route (minting tokens, managing keys) */
     tokens?: boolean;
+    /** the answer carries a secret shown once: never replayed by idempotency (see ShownOnce) */
+    shownOnce?: ShownOnce;
   }
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/**
+ * A route whose 2xx answer carries a secret that is shown once (a new or rotated API key, a session
+ * token, a browser session's cookie). Idempotency stores that answer without `fields` and answers a
+ * replay (same Idempotency-Key, same body) `409 secret_already_shown` instead of the stored answer:
+ * the object exists, and `hint` (given the stored answer, secret removed) says how to get a new secret.
+ */
+export interface ShownOnce {
+  /** top-level fields of the answer that hold the secret */
+  fields: readonly string[];
+  hint: (stored: Record<string, unknown>) => string;
 }
 
 /** Narrows `request.principal` for handlers of authenticated routes. */

@@ -445,14 +445,23 @@ forEachDb('connectors: CRUD, validation, secrets, demo restriction, tools', (tar
     assert.equal(seen.length, 1);
   });
 
-  test('an http connector pointing at a private address not on the allow-list is refused at call time', async () => {
-    const c = (
-      await inject(
-        'POST',
-        '/v2/connectors',
-        weather({ name: 'inward', url: 'http://169.254.169.254/{{city}}' }),
-      )
-    ).json();
+  test('an http connector stored with a private address not on the allow-list is refused at call time', async () => {
+    // refused when written (egress-at-write.test.ts): this row predates that check, or its DNS changed
+    const c = (await inject('POST', '/v2/connectors', weather({ name: 'inward' }))).json();
+    const config = JSON.parse(
+      (
+        await t.resources.db.kysely
+          .selectFrom('connectors')
+          .select('config')
+          .where('id', '=', c.id)
+          .executeTakeFirstOrThrow()
+      ).config,
+    );
+    await t.resources.db.kysely
+      .updateTable('connectors')
+      .set({ config: JSON.stringify({ ...config, url: 'http://169.254.169.254/{{city}}' }) })
+      .where('id', '=', c.id)
+      .execute();
     const [tool] = await t.resources.services.connectors.resolveTools(orgId, [c.id]);
     await assert.rejects(tool!.execute({ city: 'x' }, { signal }), { code: 'private_address' });
     await inject('DELETE', `/v2/connectors/${c.id}`);

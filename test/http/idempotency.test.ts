@@ -12,15 +12,16 @@ forEachDb('idempotency keys: replay, reuse, concurrency', (target) => {
   });
   after(() => t.close());
 
+  // an ordinary create (its answer holds no secret: see idempotency-secrets.test.ts for those)
   const post = (idem: string, body: object, secret = key) =>
     t.app.inject({
       method: 'POST',
-      url: '/v2/api-keys',
+      url: '/v2/agents',
       headers: { ...bearer(secret), 'idempotency-key': idem },
-      payload: body,
+      payload: { model: 'mock/idempotency', ...body },
     });
   const count = async () =>
-    (await t.app.inject({ url: '/v2/api-keys?limit=100', headers: bearer(key) })).json().data.length;
+    (await t.app.inject({ url: '/v2/agents?limit=100', headers: bearer(key) })).json().data.length;
 
   test('same key + same body: the stored answer, replayed byte for byte', async () => {
     const before = await count();
@@ -72,23 +73,6 @@ forEachDb('idempotency keys: replay, reuse, concurrency', (target) => {
     const long = await post('x'.repeat(256), { name: 'y' });
     assert.equal(long.statusCode, 400);
     assert.equal(long.json().error.code, 'invalid_idempotency_key');
-  });
-
-  test('a stored answer holding a secret is sealed at rest, and still replayed', async () => {
-    const first = await post('k-secret', { name: 'shown once' });
-    const secret = first.json().secret as string;
-    assert.match(secret, /^sk-airmy-/);
-    const rows = await t.resources.db.kysely
-      .selectFrom('idempotency_keys')
-      .select('response_body')
-      .where('key', '=', 'k-secret')
-      .execute();
-    assert.equal(rows.length, 1);
-    assert.ok(!rows[0].response_body?.includes(secret), 'the secret is not stored in clear');
-    assert.ok(!rows[0].response_body?.includes('shown once'), 'nor is the rest of the answer');
-    const replay = await post('k-secret', { name: 'shown once' });
-    assert.equal(replay.headers['idempotent-replayed'], 'true');
-    assert.equal(replay.json().secret, secret);
   });
 
   test('an Idempotency-Key with a NUL character is a 400 and claims nothing', async () => {

@@ -134,8 +134,14 @@ forEachDb('mcp connectors in runs', (target) => {
   });
 
   test('an MCP server the egress guard refuses fails the run with tool_unavailable, naming why', async () => {
-    // a loopback port that is not on AIRMY_EGRESS_ALLOW
-    const conn = await connector('test_mcp_private', 'http://127.0.0.1:9/mcp');
+    // a loopback port that is not on AIRMY_EGRESS_ALLOW is refused when written (422), so the row is
+    // one stored before that check existed (or whose address changed): the call checks again
+    const conn = await connector('test_mcp_private');
+    await t.resources.db.kysely
+      .updateTable('connectors')
+      .set({ config: JSON.stringify({ url: 'http://127.0.0.1:9/mcp', headers: {} }) })
+      .where('id', '=', conn)
+      .execute();
     const id = await agent([conn], { mock_tool_calls: [{ tool: 'add', input: { a: 1, b: 1 } }] });
     const r = (await post('/v2/runs', { agent_id: id, input: { query: 'x' } })).json();
     assert.equal(r.status, 'failed');

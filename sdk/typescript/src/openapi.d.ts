@@ -108,7 +108,10 @@ export interface paths {
     /** List API keys */
     get: operations['listApiKeys'];
     put?: never;
-    /** Create an API key (the secret is returned once) */
+    /**
+     * Create an API key (the secret is returned once)
+     * @description A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the secret is shown once.
+     */
     post: operations['createApiKey'];
     delete?: never;
     options?: never;
@@ -143,7 +146,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Rotate an API key: a new secret now, the old one valid for 24 h */
+    /**
+     * Rotate an API key: a new secret now, the old one valid for 24 h
+     * @description A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the secret is shown once.
+     */
     post: operations['rotateApiKey'];
     delete?: never;
     options?: never;
@@ -162,7 +168,7 @@ export interface paths {
     put?: never;
     /**
      * Log a browser in: exchange an API key for a 1-hour session cookie
-     * @description Sets `__Host-airmy_session` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions.
+     * @description Sets `__Host-airmy_session` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions. A replay of a successful login (same Idempotency-Key and body) answers 409 `secret_already_shown`: the cookie is set once.
      */
     post: operations['createBrowserSession'];
     /** Log out: end the browser session and clear its cookie */
@@ -181,7 +187,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Mint a 1-hour session token from an API key */
+    /**
+     * Mint a 1-hour session token from an API key
+     * @description A replay of a successful request (same Idempotency-Key and body) answers 409 `secret_already_shown`: the token is shown once.
+     */
     post: operations['createSessionToken'];
     delete?: never;
     options?: never;

@@ -37,7 +37,7 @@ export function placeholders(text: string): Placeholders {
   return out;
 }
 
-const fill = (template: string, value: (inner: string) => string) =>
+export const fill = (template: string, value: (inner: string) => string) =>
   template.replace(PLACEHOLDER, (_m, inner: string) => value(inner));
 
 /**

@@ -6,7 +6,12 @@
  *   request again is harmless, and bad input leaves no trace (not even a stored answer);
  * - same key, same body, answered: the stored status and body, with `Idempotent-Replayed: true`;
  * - same key, same body, still in flight: 409 `idempotency_key_in_use`;
- * - same key, different body: 422 `idempotency_key_reused`.
+ * - same key, different body: 422 `idempotency_key_reused`;
+ * - same key, same body, answered by a route whose answer holds a secret shown once (route config
+ *   `shownOnce`: API key create/rotate, session tokens, browser sessions): 409
+ *   `secret_already_shown`, saying the object exists and how to get a new secret. A secret is shown
+ *   once, so a replay cannot show it again, and a 2xx without it would read as success to a client
+ *   that needs the secret; the answer is stored with the secret removed (it never reaches the table).
  * It runs after authentication, rate limiting and validation, so none of those answers is stored.
  * Keys live 24 h.
  */
@@ -14,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.ts';
 import { badRequest, conflict, unprocessable } from '../../errors.ts';
+import type { ShownOnce } from '../route-config.ts';
 import { addRouteHook } from '../route-hooks.ts';
 import type { IdempotencyStore } from './store.ts';
 
@@ -106,6 +112,14 @@ export function installIdempotency(
           'A request with this Idempotency-Key is still being processed; retry later',
         );
       }
+      const shownOnce = request.routeOptions.config.shownOnce;
+      if (shownOnce !== undefined) {
+        const stored = JSON.parse(existing.response_body ?? '{}') as Record<string, unknown>;
+        throw conflict(
+          'secret_already_shown',
+          `The first request with this Idempotency-Key succeeded and its answer held a secret, which is shown once and never replayed. ${shownOnce.hint(stored)}`,
+        );
+      }
       reply.header('idempotent-replayed', 'true');
       reply.header('content-type', 'application/json; charset=utf-8');
       return reply.code(existing.response_status ?? 200).send(existing.response_body);
@@ -120,12 +134,20 @@ export function installIdempotency(
     const claim = request.idempotencyClaim;
     if (claim === null) return done(null, payload);
     request.idempotencyClaim = null;
+    const shownOnce = request.routeOptions.config.shownOnce;
     const settled =
       reply.statusCode >= 300 || typeof payload !== 'string'
         ? store.release(claim)
-        : store.complete(claim, reply.statusCode, payload);
+        : store.complete(claim, reply.statusCode, shownOnce ? withoutSecret(payload, shownOnce) : payload);
     settled.then(() => done(null, payload), done);
   });
+}
+
+/** The answer as stored for a shown-once route: its secret fields removed. */
+function withoutSecret(payload: string, shownOnce: ShownOnce): string {
+  const body = JSON.parse(payload) as Record<string, unknown>;
+  for (const field of shownOnce.fields) delete body[field];
+  return JSON.stringify(body);
 }
 
 function pathOf(request: FastifyRequest): string {
