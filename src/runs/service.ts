@@ -341,17 +341,26 @@ export function createRunService({
       return toRun(after);
     },
 
-    /** Persisted events after `afterSeq`, then this process's unflushed ones, without duplicates. */
+    /**
+     * Persisted events after `afterSeq`, with this process's uncommitted ones, in order, once each.
+     * `pending` is read first: a row leaves it only after its commit, so every row published before
+     * this call is in one of the two reads (run-executor.ts).
+     */
     async eventsAfter(
       orgId: string,
       id: string,
       afterSeq: number,
     ): Promise<{ events: RunEvent[]; terminal: boolean }> {
+      const pending = executor.pending(id);
       let row = await mustGet(orgId, id);
-      const stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
-      const last = stored.at(-1)?.sequence_number ?? afterSeq;
-      const pending = executor.pending(id).filter((e) => e.sequence_number > last);
-      let events = [...stored, ...pending];
+      const bySeq = new Map<number, RunEvent>();
+      for (const r of await store.eventsAfter(id, afterSeq)) {
+        const e = JSON.parse(r.data) as RunEvent;
+        bySeq.set(e.sequence_number, e);
+      }
+      for (const e of pending)
+        if (e.sequence_number > afterSeq && !bySeq.has(e.sequence_number)) bySeq.set(e.sequence_number, e);
+      let events = [...bySeq.values()].sort((a, b) => a.sequence_number - b.sequence_number);
       if (events.some(lacksRun)) {
         // the row read above may predate the terminal write; once terminal, it never changes
         if (!isTerminal(row.status) && events.some((e) => isTerminalEvent(e.type)))
