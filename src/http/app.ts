@@ -12,6 +12,7 @@ import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
+import { runIdempotencyResolver } from '../runs/idempotency.ts';
 import { errorBody, installErrorHandler } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
@@ -177,7 +178,12 @@ export async function buildApp(
       resources.prometheus.observeRateLimited();
     },
   });
-  installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
+  installIdempotency(app, {
+    store: resources.stores.idempotency,
+    clock: resources.clock,
+    leaseMs: resources.config.idempotencyLeaseMs,
+    resolve: runIdempotencyResolver(() => resources.services.runs),
+  });
   installAudit(app, resources.services.audit, { trustProxy: options.trustProxy });
 
   await app.register(swagger, {

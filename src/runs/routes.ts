@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { settleIdempotency } from '../http/idempotency/hook.ts';
+import { bindIdempotency, settleIdempotency } from '../http/idempotency/hook.ts';
 import { principalOf } from '../http/route-config.ts';
 import { IdParams, list, listOf, withErrors } from '../http/schemas.ts';
 import { openSse, resumeFrom } from '../http/sse.ts';
@@ -38,6 +38,9 @@ export const runRoutes =
         const sync = !body.stream && !body.background;
         const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync });
         const { row, created } = accepted;
+        // a retry after a crash is answered from this run (http/idempotency/hook.ts)
+        // (never rejects: a claim left unnamed is still freed by its lease)
+        const bound = bindIdempotency(stores.idempotency, request, row.id).catch(() => {});
         if (body.stream) {
           let following: Promise<unknown>;
           try {
@@ -47,15 +50,20 @@ export const runRoutes =
             runs.kick(accepted); // an accepted run runs, whatever happened to its stream
           }
           await following;
-          await settleIdempotency(stores.idempotency, request, 200, await runs.get(principal.orgId, row.id));
+          await bound;
+          // a stream the client left early stores the run as it stood: a 202, replayed as it stands then
+          const now = await runs.get(principal.orgId, row.id);
+          await settleIdempotency(stores.idempotency, request, isTerminal(now.status) ? 200 : 202, now);
           return reply;
         }
         if (body.background) {
           runs.kick(accepted);
+          await bound;
           return reply.code(202).send(created.run);
         }
         const watcher = runs.terminalWatcher(row.id);
         runs.kick(accepted);
+        await bound;
         const terminal = await watcher.wait(config.syncWaitMs);
         if (terminal?.run) return reply.code(200).send(terminal.run);
         const current = await runs.get(principal.orgId, row.id);
