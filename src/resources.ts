@@ -50,6 +50,7 @@ import { toPipelineRun } from './pipelines/present.ts';
 import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
 import { toRun } from './runs/present.ts';
+import { createQueueExpiry } from './runs/queue-expiry.ts';
 import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
@@ -97,7 +98,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
   });
   /** operator metrics for GET /internal/metrics: one registry per resource set */
-  const prometheus = createPrometheus({ db });
+  const prometheus = createPrometheus({ db, jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB] });
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
   /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
@@ -204,6 +205,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.runsFinished(trx, runs);
     },
   });
+  /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
+  const queueExpiry = createQueueExpiry({
+    db,
+    store: runStore,
+    executor,
+    clock,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
   const agents = createAgentService({
     store: createAgentStore(db.kysely),
     ids,
@@ -241,6 +252,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       audit,
       resolveWebhook: (given, agent, runId) =>
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
+      onQueueDeadline: (at) => queueExpiry.watch(at),
     }),
   };
   deployments = createDeploymentService({
@@ -359,6 +371,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     metricsWriter,
     prometheus,
     alertEvaluator,
+    queueExpiry,
     egress,
     models,
     queue,
@@ -390,6 +403,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         [COMPLETION_WEBHOOK_JOB]: (job, signal) => completionWebhooks.handle(job, signal),
       });
       alertEvaluator.start();
+      await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch(() => {
         counters.internalErrors++;
@@ -398,6 +412,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
       await alertEvaluator.stop();
+      await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
     },
     async close() {

@@ -93,6 +93,8 @@ export interface RunServiceDeps {
     agent: AgentRow,
     runId: string,
   ) => Promise<string | null>;
+  /** a run was stored queued with a queue timeout: expire it at its deadline (queue-expiry.ts) */
+  onQueueDeadline?: (at: number) => void;
 }
 
 export function createRunService({
@@ -109,6 +111,7 @@ export function createRunService({
   guardInput,
   audit,
   resolveWebhook,
+  onQueueDeadline,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -244,6 +247,8 @@ export function createRunService({
     ]);
     if (claim) prepared.job = await queue.enqueueClaimed(trx, { kind: 'run', ref_id: row.id });
     else await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
+    if (row.queue_timeout_ms !== null && !prepared.job)
+      onQueueDeadline?.(row.created_at + row.queue_timeout_ms);
   }
 
   return {
