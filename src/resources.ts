@@ -38,6 +38,7 @@ import type { PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createLifecycle } from './lifecycle.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
 import { createMetricsWriter } from './metrics/writer.ts';
@@ -87,6 +88,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const bus: Bus = createMemoryBus();
   const limiter: Limiter = createMemoryLimiter();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
+  /** draining / released at shutdown (src/lifecycle.ts, driven by src/server.ts) */
+  const lifecycle = createLifecycle();
   /** tamper-evident audit log; services record into it inside their own transactions (src/audit/) */
   const audit = createAuditService({ db, store: createAuditStore(db), ids, clock });
   /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
@@ -368,6 +371,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     bus,
     limiter,
     counters,
+    lifecycle,
     metricsWriter,
     prometheus,
     alertEvaluator,

@@ -9,6 +9,9 @@
  *     ├──cancel──▶ cancelled   (by the cancel route, no job run)
  *     └──queue_timeout_ms passed before a worker took it──▶ expired
  *
+ * Graceful stop: runs in flight get the grace period; one still going then is aborted and ends
+ * `failed` (`server_shutdown`); one never marked running stays queued for the next start.
+ *
  * Crash recovery: a job found for a run that is already `running` means the worker that ran it died
  * mid-call (kill -9, power loss). We do not call the model again — a provider call may have had
  * effects (tool calls, billing) — and fail the run with `worker_lost`; the client can resubmit.
@@ -453,10 +456,22 @@ export function createRunExecutor({
           }
           throw err;
         }
-        // Shutting down past the grace period: leave the run `running` and its job in place; the
-        // next start fails it as worker_lost rather than pretending it finished.
-        await flush().catch(() => {});
-        throw err;
+        // Shutting down past the grace period: the provider call was stopped here, so the run ends
+        // now, `failed` with a code that says why (a crash, where nothing can be written, is what
+        // `worker_lost` at the next start is for). Its sync caller and its stream get the terminal
+        // event before the process exits: a rolling restart does not look like a crash.
+        await end(
+          'failed',
+          {
+            latency_ms: latency,
+            ...toolRecord.fields(),
+            error: JSON.stringify({
+              code: 'server_shutdown',
+              message: 'The server shut down before this run finished (past its grace period); resubmit it',
+            }),
+          },
+          buffered,
+        );
       } else {
         const error =
           err instanceof ModelError || err instanceof ToolsUnavailable

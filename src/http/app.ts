@@ -35,6 +35,8 @@ const EXPOSED_HEADERS = [
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
+/** Retry-After of a request refused while the server shuts down: a restart takes a few seconds */
+const SHUTDOWN_RETRY_AFTER_S = 2;
 
 /** A path parameter or query value (or one of a repeated query value's items) containing NUL. */
 function hasNul(part: unknown): boolean {
@@ -100,7 +102,7 @@ export async function buildApp(
     bodyLimit: BODY_LIMIT,
     genReqId: () => ids('req'),
     requestIdHeader: false,
-    return503OnClosing: true,
+    return503OnClosing: false, // answered below, with the envelope and Retry-After (src/lifecycle.ts)
     routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs and over-long path parameters are answered before routing: same envelope.
     frameworkErrors: (error, request, reply) => {
@@ -145,6 +147,23 @@ export async function buildApp(
       reply.header('strict-transport-security', HSTS);
     }
     done();
+  });
+
+  // Shutting down (src/lifecycle.ts): what arrives now is refused, with a time to come back (another
+  // node, or this one restarted); every answer from now on closes its keep-alive connection.
+  app.decorate('lifecycle', resources.lifecycle);
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!resources.lifecycle.draining) return done();
+    reply.header('connection', 'close');
+    done(
+      new ApiError(503, ErrorTypes.api, 'server_shutting_down', 'The server is restarting; retry shortly', {
+        headers: { 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) },
+      }),
+    );
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (resources.lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Request duration by route pattern (bounded label set), not the raw URL; unrouted → "unmatched".

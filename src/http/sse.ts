@@ -3,10 +3,22 @@
  * `data` the JSON event; a `:` heartbeat every 15 s keeps proxies from closing an idle stream; a
  * stream ends after its terminal event (never `[DONE]`); a failure mid-stream is `event: error`.
  * The reply is hijacked, so the headers Fastify already set (request id, rate limits) are copied.
+ * At shutdown (src/lifecycle.ts, once the workers stopped) a stream still open ends cleanly after
+ * its last event, with a `retry` hint: the client reconnects with `Last-Event-ID` and misses nothing.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Lifecycle } from '../lifecycle.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the process's shutdown state (src/lifecycle.ts); streams end when it releases them */
+    lifecycle?: Lifecycle;
+  }
+}
 
 const HEARTBEAT_MS = 15_000;
+/** the `retry` hint of a stream ended by a shutdown */
+const RESUME_RETRY_MS = 1_000;
 
 export interface SseEvent {
   type: string;
@@ -48,6 +60,18 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream
   };
   request.raw.on('close', close);
   res.on('close', close);
+  const released = request.server.lifecycle?.released;
+  const release = () => {
+    if (closed) return;
+    res.write(`: server restarting; reconnect with Last-Event-ID\nretry: ${RESUME_RETRY_MS}\n\n`);
+    res.end();
+    close();
+  };
+  if (released?.aborted) queueMicrotask(release);
+  else if (released) {
+    released.addEventListener('abort', release, { once: true });
+    closers.push(() => released.removeEventListener('abort', release));
+  }
   return {
     get closed() {
       return closed;

@@ -13,7 +13,7 @@ const tags = ['Runs'];
 const ref = { $ref: 'Run#' } as never;
 
 export const runRoutes =
-  ({ services, stores, config }: Resources): FastifyPluginAsync =>
+  ({ services, stores, config, lifecycle }: Resources): FastifyPluginAsync =>
   async (app) => {
     app.addSchema(Run);
     const runs = services.runs;
@@ -64,7 +64,8 @@ export const runRoutes =
         const watcher = runs.terminalWatcher(row.id);
         runs.kick(accepted);
         await bound;
-        const terminal = await watcher.wait(config.syncWaitMs);
+        // at shutdown the wait ends once the workers stopped: the run as it stands (src/lifecycle.ts)
+        const terminal = await watcher.wait(config.syncWaitMs, lifecycle.released);
         if (terminal?.run) return reply.code(200).send(terminal.run);
         const current = await runs.get(principal.orgId, row.id);
         return reply.code(isTerminal(current.status) ? 200 : 202).send(current);

@@ -130,12 +130,17 @@ export function createRunService({
       if (isTerminalEvent(e.type)) resolve(e);
     });
     return {
-      wait: async (ms: number) => {
+      /** `released`: answer now with null (the process is shutting down: src/lifecycle.ts) */
+      wait: async (ms: number, released?: AbortSignal) => {
         const timer = setTimeout(() => resolve(null), ms);
+        const stop = () => resolve(null);
+        if (released?.aborted) stop();
+        released?.addEventListener('abort', stop, { once: true });
         try {
           return await done;
         } finally {
           clearTimeout(timer);
+          released?.removeEventListener('abort', stop);
           unsubscribe();
         }
       },
