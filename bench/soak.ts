@@ -39,7 +39,10 @@ function call(method: string, path: string, body?: unknown): Promise<{ status: n
         method,
         ca: server.ca,
         agent,
-        headers: { authorization: `Bearer ${t.key}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${t.key}`,
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
       },
       (res) => {
         let text = '';
@@ -61,7 +64,11 @@ const made = async (path: string, body: unknown) => {
   if (r.status !== 201) throw new Error(`${path}: ${r.status} ${r.body}`);
   return JSON.parse(r.body).id as string;
 };
-const quick = await made('/v2/agents', { name: 'quick', model: 'mock/quick', parameters: { mock_latency_ms: 20 } });
+const quick = await made('/v2/agents', {
+  name: 'quick',
+  model: 'mock/quick',
+  parameters: { mock_latency_ms: 20 },
+});
 const chatty = await made('/v2/agents', {
   name: 'chatty',
   model: 'mock/chatty',
@@ -83,15 +90,26 @@ const count = (kind: string, status: number) => {
 };
 const actions: [number, string, () => Promise<{ status: number }>][] = [
   [50, 'sync run', () => call('POST', '/v2/runs', { agent_id: quick, input: { q: 'soak' } })],
-  [15, 'background run', () => call('POST', '/v2/runs', { agent_id: quick, input: { q: 'bg' }, background: true })],
-  [15, 'streamed run', () => call('POST', '/v2/runs', { agent_id: chatty, input: { q: 'st' }, stream: true })],
+  [
+    15,
+    'background run',
+    () => call('POST', '/v2/runs', { agent_id: quick, input: { q: 'bg' }, background: true }),
+  ],
+  [
+    15,
+    'streamed run',
+    () => call('POST', '/v2/runs', { agent_id: chatty, input: { q: 'st' }, stream: true }),
+  ],
   [5, 'pipeline trigger', () => call('POST', `/v2/pipelines/${pipeline}/trigger`, { input: {} })],
   [15, 'list runs', () => call('GET', '/v2/runs?limit=20')],
 ];
 const totalWeight = actions.reduce((n, [w]) => n + w, 0);
 const pick = () => {
   let r = Math.random() * totalWeight;
-  for (const a of actions) if ((r -= a[0]) < 0) return a;
+  for (const a of actions) {
+    r -= a[0];
+    if (r < 0) return a;
+  }
   return actions[0];
 };
 

@@ -23,7 +23,7 @@ const MB = 1024 * 1024;
 async function client(port: number, ca: string, key: string, agentId: string, n: number) {
   const agent = new https.Agent({ keepAlive: false, maxSockets: Infinity });
   const one = () =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<number>((resolve) => {
       const req = https.request(
         {
           host: '127.0.0.1',
@@ -73,7 +73,12 @@ if (process.argv[2] === 'client') {
   const server = await startServer(config);
   const { readFileSync } = await import('node:fs');
   const ca = readFileSync(server.caFile, 'utf8');
-  const org = await server.resources.services.organizations.create({ name: 'mem', plan: 'enterprise', rpm: 1_000_000, burst: 1_000_000 });
+  const org = await server.resources.services.organizations.create({
+    name: 'mem',
+    plan: 'enterprise',
+    rpm: 1_000_000,
+    burst: 1_000_000,
+  });
   const key = (await server.resources.services.apiKeys.create(org.id, { name: 'mem' })).secret;
   const agent = await server.resources.services.agents.create(org.id, {
     name: 'streamer',
@@ -82,7 +87,13 @@ if (process.argv[2] === 'client') {
   });
   const sample = () => {
     const m = process.memoryUsage();
-    return { rss: m.rss / MB, heap: m.heapUsed / MB, total: m.heapTotal / MB, external: m.external / MB, buffers: m.arrayBuffers / MB };
+    return {
+      rss: m.rss / MB,
+      heap: m.heapUsed / MB,
+      total: m.heapTotal / MB,
+      external: m.external / MB,
+      buffers: m.arrayBuffers / MB,
+    };
   };
   const fmt = (s: ReturnType<typeof sample>) =>
     `rss ${s.rss.toFixed(1)} MB, heapUsed ${s.heap.toFixed(1)} MB, heapTotal ${s.total.toFixed(1)} MB, external ${s.external.toFixed(1)} MB, arrayBuffers ${s.buffers.toFixed(1)} MB`;
