@@ -107,7 +107,7 @@ function durability(target: 'sqlite' | 'postgres') {
   let current: ChildServer | undefined;
   async function live(): Promise<ChildServer> {
     if (current && current.proc.exitCode === null && current.proc.signalCode === null) return current;
-    current = await startChildServer(env);
+    current = await startChildServer(env, 90_000); // a loaded CI machine starts slowly
     servers.push(current);
     return current;
   }
