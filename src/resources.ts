@@ -101,7 +101,10 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
   });
   /** operator metrics for GET /internal/metrics: one registry per resource set */
-  const prometheus = createPrometheus({ db, jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB] });
+  const prometheus = createPrometheus({
+    db,
+    jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
+  });
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
   /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
