@@ -333,13 +333,11 @@ export function createRunExecutor({
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
       clearTimeout(markTimer);
       if (marking) {
-        const kept = holding(committing, buffered, marking);
-        if (!(await kept)) return false; // ended elsewhere (a cancel won): nothing to write
-        return holding(
-          committing,
-          buffered,
-          finish(runningRow, job.id, ['running'], status, fields, buffered, state.seq + 1),
-        );
+        const marked = marking;
+        // ended elsewhere (a cancel won): nothing to write
+        const write = async () =>
+          (await marked) && finish(runningRow, job.id, ['running'], status, fields, buffered, state.seq + 1);
+        return holding(committing, buffered, write());
       }
       const first = unmarked.splice(0);
       if (inline)

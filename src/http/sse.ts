@@ -180,6 +180,7 @@ export async function followEvents<E extends SseEvent>(
         break;
       }
       held.delete(seq);
+      if (seq === last + 1) gapSince = null; // in order again: a later hole gets its own wait
       send(e);
     }
     if (held.size === 0 || stream.closed) {

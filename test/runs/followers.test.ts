@@ -24,7 +24,7 @@ forEachDb('live followers see every stored event', (target) => {
     t = await createTestApp(target, { env: { AIRMY_WORKER_CONCURRENCY: String(RUNS) } });
     key = (await t.newOrg('enterprise')).key;
     const reply = Array.from({ length: WORDS }, (_, i) => `w${i}`).join(' ');
-    agent = await t.newAgent(key, 'chatty', { parameters: { mock_reply: reply, mock_latency_ms: 1200 } });
+    agent = await t.newAgent(key, 'chatty', { parameters: { mock_reply: reply, mock_latency_ms: 3000 } });
   });
   after(() => t.close());
 
@@ -38,6 +38,7 @@ forEachDb('live followers see every stored event', (target) => {
           .then((res) => ({ runId, body: res.body })),
       );
     const unsubscribes: (() => void)[] = [];
+    const midStream = new Map<string, number>();
     const streams = Array.from({ length: RUNS }, async () => {
       // the creating stream: read until its first event names the run, then keep draining it
       const creator = await t.app.inject({
@@ -61,14 +62,24 @@ forEachDb('live followers see every stored event', (target) => {
       });
       follows.push(new Promise((resolve) => body.on('end', () => resolve({ runId, body: text }))));
       let joined = 0;
-      // followers join as deltas are published: while each one sits in a buffer or a commit
+      // followers join as deltas are published: while each one sits in a buffer or a commit (on a
+      // machine so loaded that the run ends first, the rest join after its end, replay only)
       unsubscribes.push(
         t.resources.bus.subscribe(`run:${runId}`, (m) => {
           const e = m as { type: string };
-          if (e.type !== 'run.output.delta' || joined >= perRun) return;
-          const n = Math.min(Math.ceil(perRun / (WORDS / 2)), perRun - joined);
+          if (joined >= perRun) return;
+          if (e.type === 'run.completed') {
+            while (joined < perRun) {
+              follow(runId);
+              joined++;
+            }
+            return;
+          }
+          if (e.type !== 'run.output.delta') return;
+          const n = Math.min(Math.ceil(perRun / 8), perRun - joined); // over the first 8 deltas
           for (let i = 0; i < n; i++) follow(runId);
           joined += n;
+          midStream.set(runId, (midStream.get(runId) ?? 0) + n);
         }),
       );
       return runId;
@@ -104,6 +115,7 @@ forEachDb('live followers see every stored event', (target) => {
       }
     }
     assert.ok(bodies.length >= FOLLOWERS, `${bodies.length} followers ran`);
+    for (const id of runIds) assert.ok((midStream.get(id) ?? 0) > 0, `no follower joined ${id} mid-stream`);
     assert.equal(
       mismatched,
       0,
