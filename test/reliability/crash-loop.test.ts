@@ -82,7 +82,8 @@ function crashLoop(db: DbName) {
   });
   after(() => t.cleanup());
 
-  test(`${LOOPS} crashes and shutdowns under mixed load`, async () => {
+  // restarts dominate (seconds each on a loaded machine): a bound of its own, past npm test's 120 s
+  test(`${LOOPS} crashes and shutdowns under mixed load`, { timeout: LOOPS * 240_000 }, async () => {
     let server = await t.live();
     const api = async (method: string, path: string, body?: unknown) => {
       const a = await send(server, t.key, method, path, body);

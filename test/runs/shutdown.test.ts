@@ -70,7 +70,10 @@ function shutdown(db: DbName) {
   });
   after(() => t.cleanup());
 
-  test('SIGTERM with 30 sync runs in flight: every caller gets an HTTP answer', async () => {
+  // two server starts and a drain: a bound of its own, past npm test's 120 s on a loaded machine
+  test('SIGTERM with 30 sync runs in flight: every caller gets an HTTP answer', {
+    timeout: 600_000,
+  }, async () => {
     const server = await t.live();
     const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
     const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
