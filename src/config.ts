@@ -28,6 +28,8 @@ export interface Config {
   syncWaitMs: number;
   workerConcurrency: number;
   shutdownGraceMs: number;
+  /** AIRMY_IDEMPOTENCY_LEASE_MS (default 30 s): an in-flight Idempotency-Key claim whose request stopped renewing it (a crash) is freed after this */
+  idempotencyLeaseMs: number;
   providers: ProviderConfig;
   /** AIRMY_EGRESS_ALLOW: hosts or host:port pairs that outbound requests may reach even when private */
   egressAllow: readonly string[];
@@ -159,6 +161,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     syncWaitMs: int(env, 'AIRMY_SYNC_WAIT_MS', 60_000, 0, 3_600_000),
     workerConcurrency: int(env, 'AIRMY_WORKER_CONCURRENCY', 16, 1, 1024),
     shutdownGraceMs: int(env, 'AIRMY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    idempotencyLeaseMs: int(env, 'AIRMY_IDEMPOTENCY_LEASE_MS', 30_000, 1_000, 3_600_000),
     providers: parseProviderEnv(env),
     egressAllow: Object.freeze(egressAllow(env)),
     secretKey: secretKey(env, appEnv === 'production'),

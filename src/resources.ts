@@ -38,6 +38,7 @@ import type { PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createLifecycle } from './lifecycle.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
 import { createMetricsWriter } from './metrics/writer.ts';
@@ -50,6 +51,7 @@ import { toPipelineRun } from './pipelines/present.ts';
 import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
 import { toRun } from './runs/present.ts';
+import { createQueueExpiry } from './runs/queue-expiry.ts';
 import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
@@ -86,6 +88,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const bus: Bus = createMemoryBus();
   const limiter: Limiter = createMemoryLimiter();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
+  /** draining / released at shutdown (src/lifecycle.ts, driven by src/server.ts) */
+  const lifecycle = createLifecycle();
   /** tamper-evident audit log; services record into it inside their own transactions (src/audit/) */
   const audit = createAuditService({ db, store: createAuditStore(db), ids, clock });
   /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
@@ -97,7 +101,10 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
   });
   /** operator metrics for GET /internal/metrics: one registry per resource set */
-  const prometheus = createPrometheus({ db });
+  const prometheus = createPrometheus({
+    db,
+    jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
+  });
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
   /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
@@ -204,6 +211,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.runsFinished(trx, runs);
     },
   });
+  /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
+  const queueExpiry = createQueueExpiry({
+    db,
+    store: runStore,
+    executor,
+    clock,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
   const agents = createAgentService({
     store: createAgentStore(db.kysely),
     ids,
@@ -248,6 +265,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       audit,
       resolveWebhook: (given, agent, runId) =>
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
+      onQueueDeadline: (at) => queueExpiry.watch(at),
     }),
   };
   deployments = createDeploymentService({
@@ -370,9 +388,11 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     bus,
     limiter,
     counters,
+    lifecycle,
     metricsWriter,
     prometheus,
     alertEvaluator,
+    queueExpiry,
     egress,
     models,
     queue,
@@ -404,6 +424,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         [COMPLETION_WEBHOOK_JOB]: (job, signal) => completionWebhooks.handle(job, signal),
       });
       alertEvaluator.start();
+      await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch(() => {
         counters.internalErrors++;
@@ -412,6 +433,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
       await alertEvaluator.stop();
+      await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
     },
     async close() {

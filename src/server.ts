@@ -10,6 +10,9 @@ import { buildApp } from './http/app.ts';
 import { createPlainServer, loadOrCreateTls } from './http/https.ts';
 import { buildResources } from './resources.ts';
 
+/** After the workers stopped: how long the last answers (202s, stream ends) may take to be written */
+const ANSWER_MS = 3_000;
+
 export function createLogger(config: Config) {
   return pino({
     level: config.logLevel,
@@ -59,15 +62,30 @@ export async function startServer(config: Config) {
     logger.warn('AIRMY_DEMO=1 in production: the public demo key is active');
   }
 
+  // Graceful stop (src/lifecycle.ts): every caller waiting gets an HTTP answer before the exit.
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       logger.info('stopping: draining in-flight work');
-      plain?.close();
-      // Stop taking jobs and start the drain at once: app.close() alone would wait for open
-      // streams and sync waits, whose runs may be exactly what the grace period is for.
-      const closing = app.close();
+      // Every request that reaches us meanwhile, on a new connection or a kept-alive one, is answered
+      // 503 + Retry-After (a load balancer sends it elsewhere): the listener stays open until the
+      // release, so no client meets a refused or reset connection while the runs drain.
+      resources.lifecycle.drain();
+      // Workers finish their runs within the grace period (those still going then end
+      // server_shutdown); their sync callers and streams are answered by the terminal events.
       await resources.stop();
+      // Everyone still waiting (runs that never started) is answered with the run as it stands,
+      // open streams end cleanly; then the connections close behind their answers.
+      resources.lifecycle.release();
+      plain?.close();
+      const closing = app.close();
+      const closed = closing.then(() => true);
+      const deadline = Date.now() + ANSWER_MS;
+      // each answer closes its connection behind it; idle ones are closed as they turn idle
+      while (Date.now() < deadline) {
+        app.server.closeIdleConnections();
+        if (await Promise.race([closed, new Promise((r) => setTimeout(r, 50, false))])) break;
+      }
       app.server.closeAllConnections();
       await closing;
       await resources.close();

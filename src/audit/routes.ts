@@ -62,7 +62,7 @@ export const auditRoutes =
         const range = timeRange(request.query);
         if (from !== undefined || to !== undefined) {
           const param = from !== undefined ? 'from' : 'to';
-          request.server.lifecycle.use(request, reply, V2Deprecations.auditLogTimeRange, param);
+          request.server.apiLifecycle.use(request, reply, V2Deprecations.auditLogTimeRange, param);
         }
         const result = await audit.list(
           principalOf(request).orgId,

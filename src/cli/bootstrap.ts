@@ -34,7 +34,7 @@ export const serve: Command = {
     const config = parseConfig(ctx.env);
     const server = await startServer(config);
     const shutdown = (signal: string) => {
-      const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000);
+      const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
       timer.unref();
       server.stop().then(
         () => process.exit(0),

@@ -9,13 +9,20 @@
  *     ├──cancel──▶ cancelled   (by the cancel route, no job run)
  *     └──queue_timeout_ms passed before a worker took it──▶ expired
  *
+ * Graceful stop: runs in flight get the grace period; one still going then is aborted and ends
+ * `failed` (`server_shutdown`); one never marked running stays queued for the next start.
+ *
  * Crash recovery: a job found for a run that is already `running` means the worker that ran it died
  * mid-call (kill -9, power loss). We do not call the model again — a provider call may have had
  * effects (tool calls, billing) — and fail the run with `worker_lost`; the client can resubmit.
  *
  * Output deltas (streamed runs) go out on the bus as they arrive and are persisted in batches
  * (every FLUSH_MS and with the terminal event), so a reconnecting client replays from the database
- * plus this process's unflushed buffer (`pending`).
+ * plus this process's unflushed rows (`pending`). A row stays in `pending` until the transaction
+ * holding it has committed — buffered, handed to a group commit, or being written — so a follower
+ * that reads `pending` first and the database second sees every row published before it
+ * subscribed (runs/service.ts, eventsAfter). A follower on another node has only the database: it
+ * fills a gap in the live sequence from there (http/sse.ts, followEvents).
  *
  * Writes go through a group commit (infra/db/group-commit.ts): the start and end transitions of
  * runs finishing at the same time share one transaction, and the metrics rollups of a whole batch
@@ -43,7 +50,7 @@ import { createOutputGuard } from '../guardrails/output.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
-import { createGroupCommit, type WriteUnit } from '../infra/db/group-commit.ts';
+import { createGroupCommit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import {
@@ -104,8 +111,18 @@ interface Live {
   buffer: RunEventRow[];
   /** run.started (and an inline run's run.created) until the run is marked running */
   unmarked: RunEventRow[];
-  /** events handed to a commit that has not finished: replays still take them from here */
-  committing: RunEventRow[];
+  /** rows taken from `buffer`/`unmarked` whose transaction has not committed yet (see `pending`) */
+  committing: Set<RunEventRow>;
+}
+
+/** Keeps `rows` in `into` until `write` settles: they are in the database or will never be. */
+function holding<T>(into: Set<RunEventRow>, rows: RunEventRow[], write: Promise<T>): Promise<T> {
+  for (const r of rows) into.add(r);
+  const release = () => {
+    for (const r of rows) into.delete(r);
+  };
+  write.then(release, release);
+  return write;
 }
 
 class CancelReason extends Error {}
@@ -254,13 +271,15 @@ export function createRunExecutor({
     // Inline runs have no row yet (marking inserts it); stored ones go queued → running.
     const inline = handed?.stored === false;
     const unmarked: RunEventRow[] = inline ? [handed.created, started] : [started];
+    const committing = new Set<RunEventRow>();
     let marking: Promise<boolean> | undefined;
     let markTimer: NodeJS.Timeout | undefined;
     /** Resolves true once marked running, false if the run was ended meanwhile (cancelled). */
     const mark = (): Promise<boolean> => {
       clearTimeout(markTimer);
+      if (marking) return marking;
       const first = unmarked.splice(0);
-      marking ??= committing(first, async (trx, staged) => {
+      marking = commits.submit(async (trx, staged) => {
         if (inline) {
           staged.runs.push(runningRow);
           staged.events.push(...first);
@@ -274,21 +293,10 @@ export function createRunExecutor({
         staged.events.push(...first);
         return true;
       });
-      return marking;
+      return holding(committing, first, marking);
     };
-    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked, committing: [] };
+    const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked, committing };
     live.set(run.id, state);
-    /**
-     * Submits a commit of `rows` and keeps them in `state.committing` until it is done: a replay
-     * (`pending`) between the moment they leave `unmarked`/`buffer` and the commit would
-     * otherwise see neither them nor their stored copy, and skip them (a gap in a live stream).
-     */
-    function committing<T>(rows: RunEventRow[], unit: WriteUnit<T, Staged>): Promise<T> {
-      state.committing.push(...rows);
-      return commits.submit(unit).finally(() => {
-        state.committing = state.committing.filter((r) => !rows.includes(r));
-      });
-    }
     const markOrStop = async () => {
       if (!(await mark())) state.abort.abort(new CancelReason('ended elsewhere'));
     };
@@ -314,26 +322,43 @@ export function createRunExecutor({
       if (state.buffer.length === 0) return;
       if (!(await mark())) return; // events follow the running mark; none if the run ended elsewhere
       const rows = state.buffer.splice(0);
-      if (rows.length) await committing(rows, async (_trx, staged) => void staged.events.push(...rows));
+      if (rows.length)
+        await holding(
+          committing,
+          rows,
+          commits.submit(async (_trx, staged) => void staged.events.push(...rows)),
+        );
     };
     /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
       clearTimeout(markTimer);
       if (marking) {
-        if (!(await marking)) return false; // ended elsewhere (a cancel won): nothing to write
-        return finish(runningRow, job.id, ['running'], status, fields, buffered, state.seq + 1);
+        const marked = marking;
+        // ended elsewhere (a cancel won): nothing to write
+        const write = async () =>
+          (await marked) && finish(runningRow, job.id, ['running'], status, fields, buffered, state.seq + 1);
+        return holding(committing, buffered, write());
       }
       const first = unmarked.splice(0);
-      if (inline) return finish(runningRow, null, [], status, fields, buffered, state.seq + 1, first);
+      if (inline)
+        return holding(
+          committing,
+          [...first, ...buffered],
+          finish(runningRow, null, [], status, fields, buffered, state.seq + 1, first),
+        );
       const startFields = { started_at: now, attempt: runningRow.attempt };
-      return finish(
-        runningRow,
-        job.id,
-        ['queued'],
-        status,
-        { ...startFields, ...fields },
+      return holding(
+        committing,
         [...first, ...buffered],
-        state.seq + 1,
+        finish(
+          runningRow,
+          job.id,
+          ['queued'],
+          status,
+          { ...startFields, ...fields },
+          [...first, ...buffered],
+          state.seq + 1,
+        ),
       );
     };
     // Tool events are buffered and flushed like deltas; the calls end up on the run row.
@@ -429,10 +454,22 @@ export function createRunExecutor({
           }
           throw err;
         }
-        // Shutting down past the grace period: leave the run `running` and its job in place; the
-        // next start fails it as worker_lost rather than pretending it finished.
-        await flush().catch(() => {});
-        throw err;
+        // Shutting down past the grace period: the provider call was stopped here, so the run ends
+        // now, `failed` with a code that says why (a crash, where nothing can be written, is what
+        // `worker_lost` at the next start is for). Its sync caller and its stream get the terminal
+        // event before the process exits: a rolling restart does not look like a crash.
+        await end(
+          'failed',
+          {
+            latency_ms: latency,
+            ...toolRecord.fields(),
+            error: JSON.stringify({
+              code: 'server_shutdown',
+              message: 'The server shut down before this run finished (past its grace period); resubmit it',
+            }),
+          },
+          buffered,
+        );
       } else {
         const error =
           err instanceof ModelError || err instanceof ToolsUnavailable
@@ -478,12 +515,16 @@ export function createRunExecutor({
       state.abort.abort(new CancelReason('cancelled'));
       return true;
     },
-    /** Events of a live run not yet persisted (for SSE replay in this process). */
+    /**
+     * Events of a live run not yet committed, in order (for SSE replay in this process). Read it
+     * before the database: a row leaves it only once committed.
+     */
     pending(runId: string): RunEvent[] {
       const state = live.get(runId);
       if (!state) return [];
-      const rows = [...state.committing, ...state.unmarked, ...state.buffer].sort((a, b) => a.seq - b.seq);
-      return rows.map((r) => JSON.parse(r.data));
+      return [...state.committing, ...state.unmarked, ...state.buffer]
+        .sort((a, b) => a.seq - b.seq)
+        .map((r) => JSON.parse(r.data) as RunEvent);
     },
     /** The queue gave up on a run's job (its handler kept failing): the run ends `failed`. */
     async giveUp(job: JobRow): Promise<void> {

@@ -13,6 +13,7 @@ import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { enableLinearRegexpFallback } from '../infra/regexp-engine.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
+import { runIdempotencyResolver } from '../runs/idempotency.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { installErrorHandler, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
@@ -43,6 +44,8 @@ const EXPOSED_HEADERS = [
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
+/** Retry-After of a request refused while the server shuts down: a restart takes a few seconds */
+const SHUTDOWN_RETRY_AFTER_S = 2;
 
 /** A path parameter or query value (or one of a repeated query value's items) containing NUL. */
 function hasNul(part: unknown): boolean {
@@ -112,7 +115,7 @@ export async function buildApp(
     bodyLimit: BODY_LIMIT,
     genReqId: () => ids('req'),
     requestIdHeader: false,
-    return503OnClosing: true,
+    return503OnClosing: false, // answered below, with the envelope and Retry-After (src/lifecycle.ts)
     routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs and over-long path parameters are answered before routing: same envelope.
     frameworkErrors: (error, request, reply) => {
@@ -157,6 +160,23 @@ export async function buildApp(
     done();
   });
 
+  // Shutting down (src/lifecycle.ts): what arrives now is refused, with a time to come back (another
+  // node, or this one restarted); every answer from now on closes its keep-alive connection.
+  app.decorate('lifecycle', resources.lifecycle);
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!resources.lifecycle.draining) return done();
+    reply.header('connection', 'close');
+    done(
+      new ApiError(503, ErrorTypes.api, 'server_shutting_down', 'The server is restarting; retry shortly', {
+        headers: { 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) },
+      }),
+    );
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (resources.lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   // Request duration by route pattern (bounded label set), not the raw URL; unrouted → "unmatched".
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
@@ -195,7 +215,12 @@ export async function buildApp(
       if (principal) resources.metricsWriter.deprecatedCall(principal.orgId, principal.keyId, deprecation.id);
     },
   });
-  installIdempotency(app, { store: resources.stores.idempotency, clock: resources.clock });
+  installIdempotency(app, {
+    store: resources.stores.idempotency,
+    clock: resources.clock,
+    leaseMs: resources.config.idempotencyLeaseMs,
+    resolve: runIdempotencyResolver(() => resources.services.runs),
+  });
   installAudit(app, resources.services.audit, { trustProxy: options.trustProxy });
 
   await app.register(swagger, {

@@ -3,10 +3,22 @@
  * `data` the JSON event; a `:` heartbeat every 15 s keeps proxies from closing an idle stream; a
  * stream ends after its terminal event (never `[DONE]`); a failure mid-stream is `event: error`.
  * The reply is hijacked, so the headers Fastify already set (request id, rate limits) are copied.
+ * At shutdown (src/lifecycle.ts, once the workers stopped) a stream still open ends cleanly after
+ * its last event, with a `retry` hint: the client reconnects with `Last-Event-ID` and misses nothing.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Lifecycle } from '../lifecycle.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the process's shutdown state (src/lifecycle.ts); streams end when it releases them */
+    lifecycle?: Lifecycle;
+  }
+}
 
 const HEARTBEAT_MS = 15_000;
+/** the `retry` hint of a stream ended by a shutdown */
+const RESUME_RETRY_MS = 1_000;
 
 export interface SseEvent {
   type: string;
@@ -48,6 +60,18 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream
   };
   request.raw.on('close', close);
   res.on('close', close);
+  const released = request.server.lifecycle?.released;
+  const release = () => {
+    if (closed) return;
+    res.write(`: server restarting; reconnect with Last-Event-ID\nretry: ${RESUME_RETRY_MS}\n\n`);
+    res.end();
+    close();
+  };
+  if (released?.aborted) queueMicrotask(release);
+  else if (released) {
+    released.addEventListener('abort', release, { once: true });
+    closers.push(() => released.removeEventListener('abort', release));
+  }
   return {
     get closed() {
       return closed;
@@ -90,12 +114,25 @@ export interface EventSource<E extends SseEvent> {
   replay(afterSeq: number): Promise<{ events: E[]; done: boolean }>;
   /** an event after which the stream ends */
   isLast(e: E): boolean;
+  /**
+   * Sequence numbers run 1, 2, 3… without holes: a live event past the next one means events were
+   * published before this follower subscribed and not yet readable (a commit in flight, another
+   * node's buffer); they are read again from `replay` before the later ones are sent.
+   */
+  contiguous?: boolean;
 }
+
+/** How long a follower waits for a gap to become readable, and how often it looks meanwhile. */
+const GAP_RETRY_MS = 25;
+const GAP_GIVE_UP_MS = 5_000;
 
 /**
  * Streams events after `afterSeq` until the last one: subscribe first (so nothing published
  * meanwhile is lost), replay what is stored, then pass live events through in order, dropping any
- * already sent. Resolves when the stream ends (last event, replay said done, or client gone).
+ * already sent. With a `contiguous` source, a live event that arrives ahead of a hole waits until
+ * the hole is filled from `replay` (bounded by GAP_GIVE_UP_MS, for a source that lost events for
+ * good — then the stream goes on without them). Resolves when the stream ends (last event, replay
+ * said done, or client gone).
  */
 export async function followEvents<E extends SseEvent>(
   stream: SseStream,
@@ -111,29 +148,84 @@ export async function followEvents<E extends SseEvent>(
     stream.end();
     finish();
   };
-  const early: E[] = [];
+  // live events not sent yet, by sequence number (all of them while the first replay runs)
+  const held = new Map<number, E>();
   let replaying = true;
-  const deliver = (e: E) => {
+  let gapSince: number | null = null;
+  let gapTimer: NodeJS.Timeout | undefined;
+  const send = (e: E) => {
     if (e.sequence_number <= last || stream.closed) return;
     last = e.sequence_number;
     stream.send(e);
     if (source.isLast(e)) stop();
   };
-  const unsubscribe = source.subscribe((e) => (replaying ? early.push(e) : deliver(e)));
+  /** Sends the held events that may go now; with a hole ahead of them, schedules a re-read. */
+  const drain = () => {
+    for (const seq of [...held.keys()].sort((a, b) => a - b)) {
+      if (stream.closed) break;
+      const e = held.get(seq)!;
+      if (seq <= last) {
+        held.delete(seq);
+        continue;
+      }
+      if (
+        source.contiguous &&
+        seq !== last + 1 &&
+        gapSince !== null &&
+        Date.now() - gapSince < GAP_GIVE_UP_MS
+      )
+        break;
+      if (source.contiguous && seq !== last + 1 && gapSince === null) {
+        gapSince = Date.now();
+        break;
+      }
+      held.delete(seq);
+      if (seq === last + 1) gapSince = null; // in order again: a later hole gets its own wait
+      send(e);
+    }
+    if (held.size === 0 || stream.closed) {
+      gapSince = null;
+      clearTimeout(gapTimer);
+      gapTimer = undefined;
+    } else if (gapTimer === undefined) {
+      gapTimer = setTimeout(() => void refill(), GAP_RETRY_MS);
+    }
+  };
+  const refill = async () => {
+    try {
+      const { events } = await source.replay(last);
+      gapTimer = undefined;
+      for (const e of events) {
+        if (e.sequence_number !== last + 1 && source.contiguous) break;
+        send(e);
+      }
+      drain();
+    } catch {
+      gapTimer = undefined;
+      stream.error('internal_error', 'The event stream failed');
+    }
+  };
+  const unsubscribe = source.subscribe((e) => {
+    if (e.sequence_number <= last || stream.closed) return;
+    held.set(e.sequence_number, e);
+    if (!replaying) drain();
+  });
   stream.onClose(() => {
+    clearTimeout(gapTimer);
     unsubscribe();
     finish();
   });
   try {
     const { events, done } = await source.replay(afterSeq);
-    for (const e of events) deliver(e);
+    for (const e of events) send(e);
     replaying = false;
-    for (const e of early.sort((a, b) => a.sequence_number - b.sequence_number)) deliver(e);
+    drain();
     if (done && !stream.closed) stop();
   } catch (err) {
     stream.error('internal_error', 'The event stream failed');
     throw err;
   }
   await ended;
+  clearTimeout(gapTimer);
   unsubscribe();
 }

@@ -21,7 +21,11 @@ const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
 
 export type WebhookOutcome = 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
 
-export function createPrometheus({ db }: { db: Db }) {
+/**
+ * `jobKinds`: every kind of job the queue runs, so queue depth has a sample (0) for each even when
+ * the queue is empty: a missing series reads as "no data" on a dashboard, not as "nothing waiting".
+ */
+export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?: readonly string[] }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -84,6 +88,7 @@ export function createPrometheus({ db }: { db: Db }) {
         .groupBy(['kind', 'state'])
         .execute();
       this.reset();
+      for (const kind of jobKinds) for (const state of ['queued', 'running']) this.set({ kind, state }, 0);
       for (const r of rows) this.set({ kind: r.kind, state: String(r.state) }, Number(r.n));
     },
   });

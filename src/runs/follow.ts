@@ -19,6 +19,7 @@ export function followRun(
         return { events, done: terminal };
       },
       isLast: (e) => isTerminalEvent(e.type),
+      contiguous: true,
     },
     afterSeq,
   );

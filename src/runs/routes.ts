@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { settleIdempotency } from '../http/idempotency/hook.ts';
+import { bindIdempotency, settleIdempotency } from '../http/idempotency/hook.ts';
 import { principalOf } from '../http/route-config.ts';
 import { IdParams, jsonOrSseResponse, list, listOf, sseResponse, withErrors } from '../http/schemas.ts';
 import { openSse, resumeFrom } from '../http/sse.ts';
@@ -13,7 +13,7 @@ const tags = ['Runs'];
 const ref = { $ref: 'Run#' } as never;
 
 export const runRoutes =
-  ({ services, stores, config }: Resources): FastifyPluginAsync =>
+  ({ services, stores, config, lifecycle }: Resources): FastifyPluginAsync =>
   async (app) => {
     app.addSchema(Run);
     const runs = services.runs;
@@ -44,6 +44,9 @@ export const runRoutes =
         const sync = !body.stream && !body.background;
         const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync });
         const { row, created } = accepted;
+        // a retry after a crash is answered from this run (http/idempotency/hook.ts)
+        // (never rejects: a claim left unnamed is still freed by its lease)
+        const bound = bindIdempotency(stores.idempotency, request, row.id).catch(() => {});
         if (body.stream) {
           let following: Promise<unknown>;
           try {
@@ -53,16 +56,22 @@ export const runRoutes =
             runs.kick(accepted); // an accepted run runs, whatever happened to its stream
           }
           await following;
-          await settleIdempotency(stores.idempotency, request, 200, await runs.get(principal.orgId, row.id));
+          await bound;
+          // a stream the client left early stores the run as it stood: a 202, replayed as it stands then
+          const now = await runs.get(principal.orgId, row.id);
+          await settleIdempotency(stores.idempotency, request, isTerminal(now.status) ? 200 : 202, now);
           return reply;
         }
         if (body.background) {
           runs.kick(accepted);
+          await bound;
           return reply.code(202).send(created.run);
         }
         const watcher = runs.terminalWatcher(row.id);
         runs.kick(accepted);
-        const terminal = await watcher.wait(config.syncWaitMs);
+        await bound;
+        // at shutdown the wait ends once the workers stopped: the run as it stands (src/lifecycle.ts)
+        const terminal = await watcher.wait(config.syncWaitMs, lifecycle.released);
         if (terminal?.run) return reply.code(200).send(terminal.run);
         const current = await runs.get(principal.orgId, row.id);
         return reply.code(isTerminal(current.status) ? 200 : 202).send(current);

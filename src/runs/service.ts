@@ -93,6 +93,8 @@ export interface RunServiceDeps {
     agent: AgentRow,
     runId: string,
   ) => Promise<string | null>;
+  /** a run was stored queued with a queue timeout: expire it at its deadline (queue-expiry.ts) */
+  onQueueDeadline?: (at: number) => void;
 }
 
 export function createRunService({
@@ -109,6 +111,7 @@ export function createRunService({
   guardInput,
   audit,
   resolveWebhook,
+  onQueueDeadline,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -127,12 +130,17 @@ export function createRunService({
       if (isTerminalEvent(e.type)) resolve(e);
     });
     return {
-      wait: async (ms: number) => {
+      /** `released`: answer now with null (the process is shutting down: src/lifecycle.ts) */
+      wait: async (ms: number, released?: AbortSignal) => {
         const timer = setTimeout(() => resolve(null), ms);
+        const stop = () => resolve(null);
+        if (released?.aborted) stop();
+        released?.addEventListener('abort', stop, { once: true });
         try {
           return await done;
         } finally {
           clearTimeout(timer);
+          released?.removeEventListener('abort', stop);
           unsubscribe();
         }
       },
@@ -244,6 +252,8 @@ export function createRunService({
     ]);
     if (claim) prepared.job = await queue.enqueueClaimed(trx, { kind: 'run', ref_id: row.id });
     else await queue.enqueue(trx, { kind: 'run', ref_id: row.id });
+    if (row.queue_timeout_ms !== null && !prepared.job)
+      onQueueDeadline?.(row.created_at + row.queue_timeout_ms);
   }
 
   return {
@@ -341,17 +351,26 @@ export function createRunService({
       return toRun(after);
     },
 
-    /** Persisted events after `afterSeq`, then this process's unflushed ones, without duplicates. */
+    /**
+     * Persisted events after `afterSeq`, with this process's uncommitted ones, in order, once each.
+     * `pending` is read first: a row leaves it only after its commit, so every row published before
+     * this call is in one of the two reads (run-executor.ts).
+     */
     async eventsAfter(
       orgId: string,
       id: string,
       afterSeq: number,
     ): Promise<{ events: RunEvent[]; terminal: boolean }> {
+      const pending = executor.pending(id);
       let row = await mustGet(orgId, id);
-      const stored = (await store.eventsAfter(id, afterSeq)).map((r) => JSON.parse(r.data) as RunEvent);
-      const last = stored.at(-1)?.sequence_number ?? afterSeq;
-      const pending = executor.pending(id).filter((e) => e.sequence_number > last);
-      let events = [...stored, ...pending];
+      const bySeq = new Map<number, RunEvent>();
+      for (const r of await store.eventsAfter(id, afterSeq)) {
+        const e = JSON.parse(r.data) as RunEvent;
+        bySeq.set(e.sequence_number, e);
+      }
+      for (const e of pending)
+        if (e.sequence_number > afterSeq && !bySeq.has(e.sequence_number)) bySeq.set(e.sequence_number, e);
+      let events = [...bySeq.values()].sort((a, b) => a.sequence_number - b.sequence_number);
       if (events.some(lacksRun)) {
         // the row read above may predate the terminal write; once terminal, it never changes
         if (!isTerminal(row.status) && events.some((e) => isTerminalEvent(e.type)))

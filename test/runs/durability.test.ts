@@ -107,7 +107,7 @@ function durability(target: 'sqlite' | 'postgres') {
   let current: ChildServer | undefined;
   async function live(): Promise<ChildServer> {
     if (current && current.proc.exitCode === null && current.proc.signalCode === null) return current;
-    current = await startChildServer(env);
+    current = await startChildServer(env, 90_000); // a loaded CI machine starts slowly
     servers.push(current);
     return current;
   }
@@ -209,9 +209,9 @@ function durability(target: 'sqlite' | 'postgres') {
     const first = await live();
     const agent = await createAgent(first, 'slow-sync', { mock_latency_ms: 5000 });
     // a sync call runs inline; after a few ms it is stored running like any run
-    const call = api(first, 'POST', '/v2/runs', { agent_id: agent, input: { query: 'wait for me' } }).catch(
-      (err: unknown) => err,
-    );
+    const body = { agent_id: agent, input: { query: 'wait for me' } };
+    const idem = { 'idempotency-key': `crash-${target}` };
+    const call = first.request('POST', '/v2/runs', { key, body, headers: idem }).catch((err: unknown) => err);
     const [id] = await waitRunning(first, agent, 1);
     assert.equal(await first.kill('SIGKILL'), null, 'the process died of the signal');
     assert.ok((await call) instanceof Error, 'the sync caller got no answer');
@@ -221,6 +221,15 @@ function durability(target: 'sqlite' | 'postgres') {
     assert.deepEqual([...runs.keys()], [id]);
     assert.equal(runs.get(id)!.status, 'failed');
     assert.equal(runs.get(id)!.error?.code, 'worker_lost');
+    // The caller retries with its Idempotency-Key: the claim its dead request left is resolved from
+    // the run it names (now terminal), at once, instead of 409 idempotency_key_in_use for 24 h.
+    for (let i = 0; i < 2; i++) {
+      const retry = await second.request('POST', '/v2/runs', { key, body, headers: idem });
+      assert.equal(retry.status, 200, retry.body);
+      assert.equal(retry.headers['idempotent-replayed'], 'true');
+      assert.equal(retry.json().id, id);
+      assert.equal(retry.json().error.code, 'worker_lost');
+    }
   });
 
   test('a streamed run survives its client hanging up', async () => {

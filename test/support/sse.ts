@@ -20,6 +20,7 @@ export function parseSse(text: string): ParsedEvent[] {
       else if (field === 'event') e.event = value;
       else if (field === 'data') data.push(value);
     }
+    if (!data.length) continue; // a block without data (a `retry:` hint) dispatches no event
     e.data = JSON.parse(data.join('\n'));
     out.push(e);
   }

@@ -45,6 +45,27 @@ export function createIdempotencyStore(db: Kysely<Database>, box: SecretBox) {
         .where('path', '=', s.path)
         .where('key', '=', s.key)
         .execute(),
+    /** Extends an in-flight claim's lease (its request is still alive). */
+    renew: (s: Scope, leaseUntil: number) =>
+      db
+        .updateTable('idempotency_keys')
+        .set({ lease_until: leaseUntil })
+        .where('org_id', '=', s.org_id)
+        .where('method', '=', s.method)
+        .where('path', '=', s.path)
+        .where('key', '=', s.key)
+        .where('state', '=', 'in_flight')
+        .execute(),
+    /** Records what the request created (a run id), so a stale claim can be answered from it. */
+    bind: (s: Scope, resourceId: string) =>
+      db
+        .updateTable('idempotency_keys')
+        .set({ resource_id: resourceId })
+        .where('org_id', '=', s.org_id)
+        .where('method', '=', s.method)
+        .where('path', '=', s.path)
+        .where('key', '=', s.key)
+        .execute(),
     release: (s: Scope) =>
       db
         .deleteFrom('idempotency_keys')

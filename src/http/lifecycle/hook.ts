@@ -3,7 +3,7 @@
  * A deprecated version or route is known when the route is registered (`config.deprecations`,
  * set by the version table or the route itself): one onRequest hook, after the gateway's, sets
  * the headers or answers 410. A deprecated field is known only to its handler, which calls
- * `app.lifecycle.use(request, reply, deprecation, param)`.
+ * `app.apiLifecycle.use(request, reply, deprecation, param)`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
@@ -16,7 +16,7 @@ declare module 'fastify' {
     deprecations?: readonly Deprecation[];
   }
   interface FastifyInstance {
-    lifecycle: Lifecycle;
+    apiLifecycle: Lifecycle;
   }
 }
 
@@ -42,7 +42,7 @@ export function installLifecycle(app: FastifyInstance, { clock, onUse }: Lifecyc
   const lifecycle: Lifecycle = {
     use: (request, reply, deprecation, param) => mark(request, reply, [deprecation], param),
   };
-  app.decorate('lifecycle', lifecycle);
+  app.decorate('apiLifecycle', lifecycle);
   app.addHook('onRequest', (request, reply, done) => {
     const used = request.routeOptions.config.deprecations;
     if (used === undefined || used.length === 0 || request.is404) return done();

@@ -55,6 +55,10 @@ export interface IdempotencyRow {
   response_body: string | null;
   created_at: number;
   expires_at: number;
+  /** an in-flight claim is held until then; its request renews it (http/idempotency/hook.ts) */
+  lease_until?: number | null;
+  /** what the request created (a run id): a stale claim is answered from it */
+  resource_id?: string | null;
 }
 
 export interface AgentRow {

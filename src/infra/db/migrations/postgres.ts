@@ -255,4 +255,18 @@ CREATE TABLE completion_webhook_deliveries (
 CREATE INDEX completion_webhook_deliveries_subject ON completion_webhook_deliveries (subject_id, id);
 `,
   },
+  {
+    id: 12,
+    name: 'run_path_hardening',
+    // An in-flight idempotency claim holds a lease its request renews, and names the run it created:
+    // after a crash the claim is resolved from that run, or freed when the lease lapses
+    // (http/idempotency/hook.ts). Queued runs with a queue timeout are found by deadline
+    // (runs/queue-expiry.ts).
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN lease_until BIGINT;
+ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT;
+CREATE INDEX runs_queue_deadline ON runs ((created_at + queue_timeout_ms))
+  WHERE status = 'queued' AND queue_timeout_ms IS NOT NULL;
+`,
+  },
 ];
