@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
@@ -53,6 +53,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   https?: { key: string; cert: string } | null;
   trustProxy?: readonly string[];
+  /** sees every route as it is added (tests build the cross-tenant sweep from it) */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 // ajv-formats is CommonJS: its plugin function is the module's `default` export property.
@@ -116,6 +118,7 @@ export async function buildApp(
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
   }) as unknown as FastifyInstance;
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.removeContentTypeParser('text/plain');
   // NUL characters are refused at the door: Postgres cannot store them in text, and no legitimate
   // client sends them. One scan of the raw JSON text, then the default (prototype-poisoning-safe) parse.
