@@ -1,0 +1,145 @@
+/**
+ * Property-based fuzz of every operation in the server's own OpenAPI document (GET
+ * /v2/openapi.json of the app under test): requests valid by the document and requests it forbids
+ * (wrong types, missing and unknown fields, one past every bound, broken patterns and enums, odd
+ * unicode, hostile ids), stateful through a pool of live ids. contract.ts's `judge` is the oracle.
+ *
+ * FUZZ_RUNS: requests per operation (default 4: seconds, inside `npm test`); `npm run test:fuzz`
+ * runs many more. FUZZ_SEED: replays a run (the seed is printed). Every failing operation is
+ * reported with its shrunk counterexample; the test fails if any operation did.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { bearer, createTestApp, forEachDb, type TestApp } from '../support/harness.ts';
+import { send } from '../support/send.ts';
+import { createFixtures } from '../support/tenant-fixtures.ts';
+import { type Contract, judge, type Operation, readContract } from './contract.ts';
+import { type Drawn, drawRequest, harvest, IdPool, pathValues, toQuery, withPoolIds } from './requests.ts';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 4);
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** Creators first (they fill the pool), then reads and actions, deletes last. */
+const order = (op: Operation) =>
+  op.method === 'DELETE'
+    ? 3
+    : op.method === 'POST' && !op.path.includes('{')
+      ? 0
+      : op.method === 'GET'
+        ? 1
+        : 2;
+
+forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the document', (target) => {
+  let t: TestApp;
+  let key: string;
+  let keyId: string;
+  let contract: Contract;
+  const pool = new IdPool();
+  const stats = {
+    requests: 0,
+    byStatus: {} as Record<string, number>,
+    validRefused: {} as Record<string, number>,
+  };
+
+  before(async () => {
+    t = await createTestApp(target, {
+      env: { AIRMY_EGRESS_ALLOW: '127.0.0.1:9', AIRMY_SYNC_WAIT_MS: '2000' },
+    });
+    ({ key, keyId } = await t.newOrg('enterprise'));
+    const fixtures = await createFixtures(t, key, 'fuzz');
+    for (const f of Object.values(fixtures)) {
+      pool.add({ id: f.id, parent: f.parent });
+      pool.keep.add(f.id);
+    }
+    pool.keep.add(keyId);
+    const doc = await t.app.inject({ url: '/v2/openapi.json' });
+    contract = readContract(doc.json());
+  });
+  after(async () => {
+    console.log(`# fuzz [${target.name}] seed=${SEED} runs/op=${RUNS} ${JSON.stringify(stats)}`);
+    await t.close();
+  });
+
+  async function exercise(op: Operation, drawn: Drawn): Promise<string | null> {
+    const path = pathValues(op, drawn, pool);
+    if (typeof path === 'string') return path;
+    const body = drawn.usePool ? withPoolIds(drawn.body, pool, drawn.pick) : drawn.body;
+    const query = toQuery(
+      drawn.usePool ? (withPoolIds(drawn.query, pool, drawn.pick) as Record<string, unknown>) : drawn.query,
+    );
+    const valid =
+      contract.bodyValid(op, body) && contract.queryValid(op, query) && contract.pathValid(op, path);
+    const url = `${op.url.replace(/:([a-z_]+)/g, (_, p: string) => encodeURIComponent(path[p]))}?${new URLSearchParams(
+      Object.entries(query).flatMap(([k, v]) => [v].flat().map((x): [string, string] => [k, x])),
+    )}`;
+    // a follower of a live deployment never ends: its stream is read only with follow=false
+    const live = op.path.endsWith('/logs') && query.follow !== 'false';
+    const sse = drawn.accept === 'sse' && !live;
+    const answer = await send(t, {
+      method: op.method,
+      url,
+      headers: { ...bearer(key), ...(sse ? { accept: 'text/event-stream' } : {}) },
+      payload: body,
+      maxBytes: 1 << 20,
+    });
+    stats.requests++;
+    stats.byStatus[answer.status] = (stats.byStatus[answer.status] ?? 0) + 1;
+    if (valid && answer.status >= 400 && answer.status < 500) {
+      const code = `${answer.status} ${JSON.parse(answer.text).error?.code}`;
+      stats.validRefused[code] = (stats.validRefused[code] ?? 0) + 1;
+    }
+    if (answer.status < 300) harvest(pool, op, path, answer.text);
+    const problem = judge(contract, op, valid, answer);
+    return (
+      problem &&
+      `${valid ? 'valid' : 'invalid'} ${drawn.flavour} ${op.method} ${url.slice(0, 300)}: ${problem}`
+    );
+  }
+
+  test('every operation: no 5xx, documented envelopes and statuses, 2xx bodies match their schemas', async () => {
+    const ops = [...contract.operations].sort((x, y) => order(x) - order(y));
+    assert.ok(ops.length >= 50, `operations in the document: ${ops.length}`);
+    const failures: string[] = [];
+    const errorsBefore = t.resources.counters.internalErrors;
+    for (const [i, op] of ops.entries()) {
+      const result = await fc.check(
+        fc.asyncProperty(drawRequest(contract, op), async (drawn) => {
+          const problem = await exercise(op, drawn);
+          if (problem) throw new Error(problem);
+        }),
+        { numRuns: RUNS, seed: SEED + i, endOnFailure: process.env.FUZZ_SHRINK === '0' },
+      );
+      if (result.failed) {
+        failures.push(
+          `${op.method} ${op.path} (seed ${SEED + i}, path ${result.counterexamplePath}): ${(result.errorInstance as Error)?.message}\n    ${JSON.stringify(result.counterexample).slice(0, 400)}`,
+        );
+      }
+    }
+    assert.equal(t.resources.counters.internalErrors, errorsBefore, 'internal errors were counted');
+    assert.deepEqual(failures, [], `FUZZ_SEED=${SEED}`);
+  });
+
+  test('an undocumented method on a documented path is 405 with Allow listing the documented ones', async () => {
+    const byPath = new Map<string, Set<string>>();
+    for (const op of contract.operations)
+      byPath.set(op.url, (byPath.get(op.url) ?? new Set()).add(op.method));
+    const failures: string[] = [];
+    for (const [url, methods] of byPath) {
+      for (const method of ['PUT', 'QUERY', 'PATCH', 'DELETE', 'POST'].filter((m) => !methods.has(m))) {
+        const filled = url.replace(/:([a-z_]+)/g, 'x_1');
+        const res = await t.app.inject({ method: method as 'GET', url: filled, headers: bearer(key) });
+        stats.requests++;
+        const allow = String(res.headers.allow ?? '')
+          .split(/,\s*/)
+          .filter((m) => m && m !== 'HEAD')
+          .sort();
+        if (res.statusCode !== 405 || allow.join() !== [...methods].sort().join())
+          failures.push(
+            `${method} ${url}: ${res.statusCode} Allow: ${res.headers.allow} ${res.body.slice(0, 120)}`,
+          );
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});

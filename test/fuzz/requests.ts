@@ -1,0 +1,222 @@
+/**
+ * Requests for one operation, drawn by fast-check from the operation's documented parameters and
+ * body, and made concrete against a pool of live ids: what the fuzz has created (and the fixtures
+ * it started from) is what later operations take in their paths and in their `*_id` fields, so a
+ * GET, PATCH, action or DELETE reaches a real object most of the time, not only a 404.
+ */
+import fc from 'fast-check';
+import { createBodies, ID_FIELDS, type Kind, kindOfId, kindOfParam } from '../support/tenant-fixtures.ts';
+import type { Contract, Operation } from './contract.ts';
+import { invalid, type Schema, valid } from './schema-arbitrary.ts';
+
+export interface PoolItem {
+  id: string;
+  parent?: string;
+}
+
+/** Live ids by kind; `keep` are never handed to a DELETE (the fuzz's own key, its fixtures). */
+export class IdPool {
+  readonly items = new Map<Kind, PoolItem[]>();
+  readonly keep = new Set<string>();
+  add(item: PoolItem) {
+    const kind = kindOfId(item.id);
+    if (!kind) return;
+    const list = this.items.get(kind) ?? [];
+    if (!list.some((x) => x.id === item.id)) list.push(item);
+    this.items.set(kind, list);
+  }
+  remove(id: string) {
+    const kind = kindOfId(id);
+    if (kind)
+      this.items.set(
+        kind,
+        (this.items.get(kind) ?? []).filter((x) => x.id !== id),
+      );
+  }
+  pick(kind: Kind, n: number, forDelete = false): PoolItem | undefined {
+    const list = (this.items.get(kind) ?? []).filter((x) => !forDelete || !this.keep.has(x.id));
+    return list.length ? list[n % list.length] : undefined;
+  }
+}
+
+/** How a drawn request goes wrong, if it does; the verdict is still Ajv's. */
+export type Flavour = 'valid' | 'example' | 'bad-body' | 'bad-query' | 'odd-id';
+
+export interface Drawn {
+  flavour: Flavour;
+  body: unknown;
+  query: Record<string, unknown>;
+  /** an id for every path parameter when flavour is odd-id; otherwise taken from the pool */
+  oddId?: string;
+  /** which pool entry to take, and whether `*_id` body and query fields take pool ids */
+  pick: number;
+  usePool: boolean;
+  accept: 'json' | 'sse';
+}
+
+/** Range limits that are valid but cost the server wall-clock time, not input handling. */
+export const practical: Record<string, fc.Arbitrary<unknown>> = {
+  mock_latency_ms: fc.integer({ min: 0, max: 20 }),
+  mock_chunk_size: fc.integer({ min: 16, max: 10_000 }),
+  mock_reply: fc.string({ maxLength: 200 }).map((s) => s.replaceAll('\0', '')),
+  mock_tool_rounds: fc.integer({ min: 1, max: 3 }),
+  queue_timeout_ms: fc.integer({ min: 5_000, max: 86_400_000 }),
+  timeout_ms: fc.integer({ min: 5_000, max: 3_600_000 }),
+};
+
+const oddIds = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 64 }),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+  fc.constantFrom(
+    "ag_'; DROP TABLE agents; --",
+    'run_01HXYZ123',
+    '%00',
+    '..%2f..%2fetc%2fpasswd',
+    '𝕏'.repeat(64),
+    'x'.repeat(65),
+    'x'.repeat(101),
+    'null',
+    'undefined',
+    '__proto__',
+  ),
+);
+
+/** Known-good bodies (the fixtures'): valid by the document where the document says little. */
+function example(op: Operation): unknown {
+  const bodies = createBodies('fuzz', { agent: 'ag_fill' });
+  const by: Record<string, unknown> = {
+    'POST /v2/agents': bodies.agent,
+    'POST /v2/deployments': bodies.deployment,
+    'POST /v2/runs': bodies.run,
+    'POST /v2/pipelines': bodies.pipeline,
+    'PATCH /v2/pipelines/{id}': { steps: bodies.pipeline.steps },
+    'POST /v2/pipelines/{id}/trigger': bodies.pipelineRun,
+    'POST /v2/alerts': bodies.alert,
+    'POST /v2/connectors': bodies.connector,
+    'POST /v2/guardrails/policies': bodies.policy,
+    'POST /v2/api-keys': bodies.apiKey,
+  };
+  return by[`${op.method} ${op.path}`];
+}
+
+export function drawRequest(contract: Contract, op: Operation): fc.Arbitrary<Drawn> {
+  const opts = { resolve: contract.resolve, practical };
+  const queryParams = op.params.filter((p) => p.in === 'query');
+  const validQuery = fc.record(
+    Object.fromEntries(queryParams.map((p) => [p.name, valid(p.schema, opts, p.name)])),
+    { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) },
+  );
+  const body = op.body ? valid(op.body, opts) : fc.constant(undefined);
+  const common = {
+    pick: fc.nat(),
+    usePool: fc.boolean(),
+    accept: fc.constantFrom<'json' | 'sse'>('json', 'sse'),
+  };
+  const flavours: fc.Arbitrary<Drawn>[] = [
+    fc.record({ flavour: fc.constant<Flavour>('valid'), body, query: validQuery, ...common }),
+  ];
+  const known = example(op);
+  if (known !== undefined)
+    flavours.push(
+      fc.record({
+        flavour: fc.constant<Flavour>('example'),
+        body: fc.constant(known),
+        query: validQuery,
+        ...common,
+      }),
+    );
+  if (op.body)
+    flavours.push(
+      fc.record({
+        flavour: fc.constant<Flavour>('bad-body'),
+        body: invalid(op.body, opts),
+        query: validQuery,
+        ...common,
+      }),
+    );
+  if (queryParams.length) {
+    const badQuery = fc
+      .tuple(validQuery, fc.constantFrom(...queryParams), fc.nat())
+      .chain(([q, p]) => invalid(p.schema as Schema, opts).map((bad) => ({ ...q, [p.name]: bad })));
+    flavours.push(
+      fc.record({ flavour: fc.constant<Flavour>('bad-query'), body, query: badQuery, ...common }),
+    );
+  }
+  if (op.params.some((p) => p.in === 'path'))
+    flavours.push(
+      fc.record({
+        flavour: fc.constant<Flavour>('odd-id'),
+        body,
+        query: validQuery,
+        oddId: oddIds,
+        ...common,
+      }),
+    );
+  return fc.oneof(...flavours);
+}
+
+/** Query values as a URL carries them: arrays repeat the name, everything else is its string. */
+export function toQuery(query: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v)
+      ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x)))
+      : typeof v === 'object' && v !== null
+        ? JSON.stringify(v)
+        : String(v);
+  }
+  return out;
+}
+
+/** Puts pool ids into every `*_id` string field of a body or query (and an example's 'ag_fill'). */
+export function withPoolIds(value: unknown, pool: IdPool, pick: number): unknown {
+  if (Array.isArray(value)) return value.map((v) => withPoolIds(v, pool, pick));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const kind = ID_FIELDS[k];
+    if (typeof v === 'string' && kind && kind !== 'any') out[k] = pool.pick(kind, pick)?.id ?? v;
+    else out[k] = withPoolIds(v, pool, pick);
+  }
+  return out;
+}
+
+/** Path values for `op`: pool ids (a pipeline run with its own pipeline), or the drawn odd id. */
+export function pathValues(op: Operation, drawn: Drawn, pool: IdPool): Record<string, string> | string {
+  const values: Record<string, string> = {};
+  const names = op.params.filter((p) => p.in === 'path').map((p) => p.name);
+  for (const name of names) {
+    if (drawn.oddId !== undefined) {
+      values[name] = drawn.oddId;
+      continue;
+    }
+    const kind = kindOfParam(op.url, name);
+    if (!kind) return `no fixture kind for :${name} of ${op.method} ${op.path}`;
+    if (kind === 'pipeline' && names.includes('run_id')) continue;
+    const item = pool.pick(kind, drawn.pick, op.method === 'DELETE');
+    values[name] = item?.id ?? `${kind}_missing`;
+    if (kind === 'pipelineRun' && item?.parent) values.id = item.parent;
+  }
+  return values;
+}
+
+/** Remembers every id a 2xx answer names (an object, a list's items); forgets a deleted one. */
+export function harvest(pool: IdPool, op: Operation, path: Record<string, string>, text: string) {
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const take = (o: any) => {
+    if (typeof o?.id !== 'string') return;
+    pool.add({ id: o.id, parent: o.pipeline_id ?? (o.object === 'pipeline_run' ? path.id : undefined) });
+  };
+  if (op.method === 'DELETE') {
+    for (const id of Object.values(path)) if (!pool.keep.has(id) && kindOfId(id) !== 'run') pool.remove(id);
+    return;
+  }
+  if (body?.object === 'list') for (const o of body.data ?? []) take(o);
+  else take(body);
+}
