@@ -140,43 +140,68 @@ export function documented(op: Operation, status: number) {
   return op.responses[String(status)] ?? op.responses[`${String(status)[0]}XX`] ?? op.responses.default;
 }
 
-/** What is wrong with `answer` to a request the document allows (`valid`) or forbids — or null. */
-export function judge(contract: Contract, op: Operation, valid: boolean, answer: Answer): string | null {
+/**
+ * What a request is, by the document: `valid`, `invalid` (Ajv refuses a part of it), or
+ * `malformed` (not JSON the server may take as it is: nesting past any sane depth, a number JSON
+ * cannot carry, a duplicate key, invalid UTF-8, a foreign encoding). Issue 19 (bug 11): a malformed
+ * body is refused 400/413/415 with the envelope, never stored or served.
+ */
+export type Expectation = 'valid' | 'invalid' | 'malformed';
+
+export interface Problem {
+  /** the rule broken: the same for every instance of one bug */
+  rule: string;
+  detail: string;
+}
+
+/** What is wrong with `answer` to a request of `expect` — or null. */
+export function judge(
+  contract: Contract,
+  op: Operation,
+  expect: Expectation,
+  answer: Answer,
+): Problem | null {
   const { status, text } = answer;
   const head = `${status} ${text.slice(0, 300)}`;
-  if (status >= 500) return `server error: ${head}`;
-  if (!answer.headers['request-id']) return 'no Request-Id header';
+  const problem = (rule: string, detail = head): Problem => ({ rule, detail });
+  if (status >= 500) return problem(`server error ${status}`);
+  if (!answer.headers['request-id']) return problem('no Request-Id header');
   const doc = documented(op, status);
-  if (!doc) return `status ${status} is not documented for ${op.method} ${op.path}`;
+  if (!doc) return problem(`status ${status} is not documented`);
   const type = String(answer.headers['content-type'] ?? '')
     .split(';')[0]
     .trim();
 
   if (status >= 400) {
-    if (type !== 'application/json') return `error answered as ${type || 'no content type'}: ${head}`;
+    if (type !== 'application/json') return problem(`error answered as ${type || 'no content type'}`);
     let body: any;
     try {
       body = JSON.parse(text);
     } catch {
-      return `error body is not JSON: ${head}`;
+      return problem('error body is not JSON');
     }
-    const problem = contract.responseProblem({ $ref: '#/components/schemas/Error' }, body);
-    if (problem) return `error body breaks the envelope: ${problem}: ${head}`;
+    const broken = contract.responseProblem({ $ref: '#/components/schemas/Error' }, body);
+    if (broken) return problem('error body breaks the envelope', `${broken}: ${head}`);
     if (body.error.request_id !== answer.headers['request-id'])
-      return 'error request_id differs from Request-Id';
+      return problem('error request_id differs from Request-Id');
     // 404 route_not_found: the request never reached an operation (a path id that is URL syntax)
     const unrouted = status === 404 && body.error.code === 'route_not_found';
-    if (!valid && ![400, 413, 414].includes(status) && !unrouted)
-      return `a request the document forbids got ${head}, not 400`;
-    if (valid && status === 400) return `a request the document allows was refused: ${head}`;
+    if (expect === 'invalid' && ![400, 413, 414].includes(status) && !unrouted)
+      return problem(`a request the document forbids got ${status}, not 400`);
+    if (expect === 'malformed' && ![400, 413, 415].includes(status))
+      return problem(`a malformed body got ${status}, not 400/413/415`);
+    if (expect === 'valid' && status === 400) return problem('a request the document allows was refused 400');
     return null;
   }
 
-  if (!valid) return `a request the document forbids was served: ${head}`;
-  if (status === 204) return text === '' ? null : `204 with a body: ${head}`;
+  if (expect === 'invalid') return problem('a request the document forbids was served');
+  if (expect === 'malformed') return problem('a malformed body was served');
+  if (status === 204) return text === '' ? null : problem('204 with a body');
   const media = doc.content?.[type];
   if (!media)
-    return `answered ${type || 'no content type'}, documented ${Object.keys(doc.content ?? {}).join(', ') || 'no content'}`;
+    return problem(
+      `answered ${type || 'no content type'}, documented ${Object.keys(doc.content ?? {}).join(', ') || 'no content'}`,
+    );
   if (answer.sse) {
     const events = text.split('\n\n').filter((block) => block.split('\n').some((l) => l.startsWith('data:')));
     const complete = answer.truncated ? events.slice(0, -1) : events;
@@ -190,10 +215,10 @@ export function judge(contract: Contract, op: Operation, valid: boolean, answer:
       try {
         event = JSON.parse(data);
       } catch {
-        return `event data is not JSON: ${data.slice(0, 200)}`;
+        return problem('event data is not JSON', data.slice(0, 200));
       }
       if (typeof event?.type !== 'string' || !Number.isInteger(event?.sequence_number))
-        return `event without type and sequence_number: ${data.slice(0, 200)}`;
+        return problem('event without type and sequence_number', data.slice(0, 200));
     }
     return null;
   }
@@ -202,8 +227,8 @@ export function judge(contract: Contract, op: Operation, valid: boolean, answer:
   try {
     body = JSON.parse(text);
   } catch {
-    return `body is not JSON: ${head}`;
+    return problem('body is not JSON');
   }
-  const problem = contract.responseProblem(media.schema, body);
-  return problem ? `body breaks the documented schema: ${problem}: ${head}` : null;
+  const broken = contract.responseProblem(media.schema, body);
+  return broken ? problem('body breaks the documented schema', `${broken}: ${head}`) : null;
 }

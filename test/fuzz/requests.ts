@@ -4,6 +4,7 @@
  * it started from) is what later operations take in their paths and in their `*_id` fields, so a
  * GET, PATCH, action or DELETE reaches a real object most of the time, not only a 404.
  */
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createBodies, ID_FIELDS, type Kind, kindOfId, kindOfParam } from '../support/tenant-fixtures.ts';
 import type { Contract, Operation } from './contract.ts';
@@ -40,7 +41,13 @@ export class IdPool {
 }
 
 /** How a drawn request goes wrong, if it does; the verdict is still Ajv's. */
-export type Flavour = 'valid' | 'example' | 'bad-body' | 'bad-query' | 'odd-id';
+export type Flavour = 'valid' | 'example' | 'bad-body' | 'bad-query' | 'odd-id' | 'malformed' | 'empty-json';
+
+/** A body that is not plain JSON the server may take as it is (issue 19, bug 11). */
+export interface Malformed {
+  how: 'deep' | 'non-finite' | 'duplicate-key' | 'invalid-utf8' | 'utf16' | 'gzip';
+  depth: number;
+}
 
 export interface Drawn {
   flavour: Flavour;
@@ -52,6 +59,7 @@ export interface Drawn {
   pick: number;
   usePool: boolean;
   accept: 'json' | 'sse';
+  malformed?: Malformed;
 }
 
 /** Range limits that are valid but cost the server wall-clock time, not input handling. */
@@ -142,6 +150,38 @@ export function drawRequest(contract: Contract, op: Operation): fc.Arbitrary<Dra
       fc.record({ flavour: fc.constant<Flavour>('bad-query'), body, query: badQuery, ...common }),
     );
   }
+  if (op.body) {
+    const malformed = fc.record({
+      how: fc.constantFrom<Malformed['how']>(
+        'deep',
+        'non-finite',
+        'duplicate-key',
+        'invalid-utf8',
+        'utf16',
+        'gzip',
+      ),
+      depth: fc.constantFrom(5_000, 12_000),
+    });
+    flavours.push(
+      fc.record({
+        flavour: fc.constant<Flavour>('malformed'),
+        body,
+        query: validQuery,
+        malformed,
+        ...common,
+      }),
+    );
+  }
+  // `Content-Type: application/json` and no body, as curl scripts send it: issue 19, bug 9
+  if (!op.body || contract.bodyValid(op, {}))
+    flavours.push(
+      fc.record({
+        flavour: fc.constant<Flavour>('empty-json'),
+        body: fc.constant(undefined),
+        query: validQuery,
+        ...common,
+      }),
+    );
   if (op.params.some((p) => p.in === 'path'))
     flavours.push(
       fc.record({
@@ -219,4 +259,60 @@ export function harvest(pool: IdPool, op: Operation, path: Record<string, string
   }
   if (body?.object === 'list') for (const o of body.data ?? []) take(o);
   else take(body);
+}
+
+/**
+ * The bytes of a malformed body built around a valid one, with its headers: the nesting and the
+ * non-finite number go where the schema takes any JSON (a run's `input`), so nothing but the
+ * malformation is wrong with it.
+ */
+export function malformedBody(
+  op: Operation,
+  body: unknown,
+  m: Malformed,
+): { raw: Buffer; headers: Record<string, string> } {
+  const json = { 'content-type': 'application/json' };
+  const object =
+    body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const free = Object.entries<Schema>(op.body?.properties ?? {}).find(
+    ([, s]) =>
+      s.type === 'object' &&
+      !s.properties &&
+      (s.additionalProperties === undefined ||
+        s.additionalProperties === true ||
+        Object.keys(s.additionalProperties).length === 0),
+  )?.[0];
+  const text = JSON.stringify(body ?? {});
+  const withHole = (value: string) =>
+    free
+      ? JSON.stringify({ ...object, [free]: { h: '__HOLE__' } }).replace('"__HOLE__"', value)
+      : text.replace(/^\{/, `{"h":${value},`);
+  switch (m.how) {
+    case 'deep':
+      return { raw: Buffer.from(withHole(`${'['.repeat(m.depth)}${']'.repeat(m.depth)}`)), headers: json };
+    case 'non-finite':
+      return { raw: Buffer.from(withHole(m.depth > 6_000 ? '-1e400' : '1e309')), headers: json };
+    case 'duplicate-key': {
+      const [k, v] = Object.entries(object)[0] ?? ['h', 1];
+      const once = JSON.stringify({ ...object, [k]: v });
+      return {
+        raw: Buffer.from(`${once.slice(0, -1)}${once.length > 2 ? ',' : ''}"${k}":${JSON.stringify(v)}}`),
+        headers: json,
+      };
+    }
+    case 'invalid-utf8': {
+      const [before, after] = withHole('"a__BAD__b"').split('__BAD__');
+      return {
+        raw: Buffer.concat([Buffer.from(before), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(after)]),
+        headers: json,
+      };
+    }
+    case 'utf16':
+      return {
+        raw: Buffer.from(text, 'utf16le'),
+        headers: { 'content-type': 'application/json; charset=utf-16le' },
+      };
+    case 'gzip':
+      return { raw: gzipSync(text), headers: { ...json, 'content-encoding': 'gzip' } };
+  }
 }

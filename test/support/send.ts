@@ -19,17 +19,20 @@ export interface SendOptions {
   url: string;
   headers?: Record<string, string>;
   payload?: unknown;
+  /** bytes sent as they are, instead of `payload` as JSON (with the caller's own Content-Type) */
+  raw?: Buffer | string;
   /** of an event stream; default: read to the end */
   maxBytes?: number;
 }
 
 export async function send(t: TestApp, options: SendOptions): Promise<Sent> {
   const hasBody = options.payload !== undefined;
+  const payload = options.raw ?? (hasBody ? JSON.stringify(options.payload) : undefined);
   const res = await t.app.inject({
     method: options.method as 'GET',
     url: options.url,
     headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
-    ...(hasBody ? { payload: JSON.stringify(options.payload) } : {}),
+    ...(payload !== undefined ? { payload } : {}),
     payloadAsStream: true,
   });
   const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
