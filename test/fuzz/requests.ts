@@ -6,7 +6,14 @@
  */
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { createBodies, ID_FIELDS, type Kind, kindOfId, kindOfParam } from '../support/tenant-fixtures.ts';
+import {
+  CHILD_OF_PIPELINE,
+  createBodies,
+  ID_FIELDS,
+  type Kind,
+  kindOfId,
+  kindOfParam,
+} from '../support/tenant-fixtures.ts';
 import type { Contract, Operation } from './contract.ts';
 import { invalid, type Schema, valid } from './schema-arbitrary.ts';
 
@@ -99,6 +106,7 @@ function example(op: Operation): unknown {
     'POST /v2/pipelines': bodies.pipeline,
     'PATCH /v2/pipelines/{id}': { steps: bodies.pipeline.steps },
     'POST /v2/pipelines/{id}/trigger': bodies.pipelineRun,
+    'POST /v2/pipelines/{id}/schedules': bodies.schedule,
     'POST /v2/alerts': bodies.alert,
     'POST /v2/connectors': bodies.connector,
     'POST /v2/guardrails/policies': bodies.policy,
@@ -233,10 +241,11 @@ export function pathValues(op: Operation, drawn: Drawn, pool: IdPool): Record<st
     }
     const kind = kindOfParam(op.url, name);
     if (!kind) return `no fixture kind for :${name} of ${op.method} ${op.path}`;
-    if (kind === 'pipeline' && names.includes('run_id')) continue;
+    // a nested object is taken with its own parent: the pipeline in the path is the run's
+    if (kind === 'pipeline' && names.length > 1) continue;
     const item = pool.pick(kind, drawn.pick, op.method === 'DELETE');
     values[name] = item?.id ?? `${kind}_missing`;
-    if (kind === 'pipelineRun' && item?.parent) values.id = item.parent;
+    if (CHILD_OF_PIPELINE.includes(kind)) values.id = item?.parent ?? 'pl_missing';
   }
   return values;
 }

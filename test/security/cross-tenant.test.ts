@@ -15,12 +15,14 @@ import { bearer, createTestApp, forEachDb, type TestApp } from '../support/harne
 import { type Sent, send } from '../support/send.ts';
 import {
   absentLike,
+  CHILD_OF_PIPELINE,
   createBodies,
   createFixtures,
   type Fixtures,
   ID_FIELDS,
   type Kind,
   kindOfParam,
+  objectUrl,
 } from '../support/tenant-fixtures.ts';
 
 interface Route {
@@ -120,12 +122,12 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
   });
   after(() => t.close());
 
-  const urlOf = (kind: Kind, id: string, parent?: string) =>
-    kind === 'pipelineRun'
-      ? `/v2/pipelines/${parent}/runs/${id}`
-      : `${{ apiKey: '/v2/api-keys', agent: '/v2/agents', deployment: '/v2/deployments', run: '/v2/runs', pipeline: '/v2/pipelines', alert: '/v2/alerts', connector: '/v2/connectors', policy: '/v2/guardrails/policies' }[kind]}/${id}`;
   async function readA(kind: Kind, id: string, parent?: string) {
-    const res = await t.app.inject({ method: 'GET', url: urlOf(kind, id, parent), headers: bearer(keyA) });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: objectUrl({ kind, id, parent }),
+      headers: bearer(keyA),
+    });
     assert.equal(res.statusCode, 200, `A reads its own ${kind}: ${res.body}`);
     return res.body;
   }
@@ -163,6 +165,8 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
       'POST /v2/pipelines': { ...own.pipeline, name: 'B pipeline 2' },
       'PATCH /v2/pipelines/:id': { steps: own.pipeline.steps },
       'POST /v2/pipelines/:id/trigger': own.pipelineRun,
+      'POST /v2/pipelines/:id/schedules': own.schedule,
+      'PATCH /v2/pipelines/:id/schedules/:schedule_id': { metadata: { by: 'B' } },
       'POST /v2/alerts': { ...own.alert, name: 'B alert 2' },
       'PATCH /v2/alerts/:id': { filters: { agent_id: b.agent.id } },
       'POST /v2/connectors': { ...own.connector, name: 'b_conn_2' },
@@ -247,8 +251,10 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
     for (const route of tenantRoutes(t)) {
       if (!route.params.length) continue;
       const kinds = route.params.map((p) => kindOfParam(route.url, p)!);
+      // a nested object's route takes its own parent: A's pipeline run under A's pipeline
+      const child = kinds.find((k) => CHILD_OF_PIPELINE.includes(k));
       const pick = (f: Fixtures, i: number) =>
-        kinds[i] === 'pipeline' && kinds.includes('pipelineRun') ? f.pipelineRun.parent! : f[kinds[i]].id;
+        kinds[i] === 'pipeline' && child ? f[child].parent! : f[kinds[i]].id;
       // every parameter A's, then each one alone A's with B's own ids in the others
       const combos = [route.params.map(() => true)];
       if (route.params.length > 1)

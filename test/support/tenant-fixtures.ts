@@ -16,6 +16,7 @@ export type Kind =
   | 'run'
   | 'pipeline'
   | 'pipelineRun'
+  | 'schedule'
   | 'alert'
   | 'connector'
   | 'policy';
@@ -27,6 +28,7 @@ export const KIND_PREFIX: Record<Kind, string> = {
   run: 'run',
   pipeline: 'pl',
   pipelineRun: 'prun',
+  schedule: 'sch',
   alert: 'alr',
   connector: 'conn',
   policy: 'gp',
@@ -48,10 +50,17 @@ const COLLECTIONS: Record<string, Kind> = {
   '/v2/runs': 'run',
   '/v2/pipelines': 'pipeline',
   '/v2/pipelines/:id/runs': 'pipelineRun',
+  '/v2/pipelines/:id/schedules': 'schedule',
   '/v2/alerts': 'alert',
   '/v2/connectors': 'connector',
   '/v2/guardrails/policies': 'policy',
 };
+
+/** Where an object is read: `/v2/agents/ag_…`, `/v2/pipelines/pl_…/runs/prun_…`. */
+export function objectUrl(f: { kind: Kind; id: string; parent?: string }): string {
+  const collection = Object.keys(COLLECTIONS).find((c) => COLLECTIONS[c] === f.kind)!;
+  return `${collection.replace(':id', f.parent ?? '')}/${f.id}`;
+}
 
 export function kindOfParam(url: string, param: string): Kind | undefined {
   const at = url.indexOf(`/:${param}`);
@@ -72,7 +81,11 @@ export const ID_FIELDS: Record<string, Kind | 'any'> = {
   alert_id: 'alert',
   connector_id: 'connector',
   policy_id: 'policy',
+  schedule_id: 'schedule',
 };
+
+/** Kinds that live under a pipeline: their routes take the pipeline's id first. */
+export const CHILD_OF_PIPELINE: readonly Kind[] = ['pipelineRun', 'schedule'];
 
 /**
  * A well-formed id that no organization has, in the same place as `id` in every list order (same
@@ -103,6 +116,13 @@ export function createBodies(marker: string, ids: { agent?: string; connectorUrl
       steps: [{ id: 'only', agent_id: ids.agent, input: { q: `{{ input.q }}` } }],
     },
     pipelineRun: { input: { q: `trigger ${marker}` } },
+    // once a year, so it does not fire while a test runs
+    schedule: {
+      cron: '0 0 1 1 *',
+      timezone: 'UTC',
+      input: { q: `schedule ${marker}` },
+      metadata: { marker },
+    },
     alert: {
       name: `alert ${marker}`,
       metric: 'errors',
@@ -147,6 +167,7 @@ export async function createFixtures(t: TestApp, key: string, marker: string): P
   const run = await post('/v2/runs', bodies.run);
   const pipeline = await post('/v2/pipelines', bodies.pipeline);
   const pipelineRun = await post(`/v2/pipelines/${pipeline.id}/trigger`, bodies.pipelineRun);
+  const schedule = await post(`/v2/pipelines/${pipeline.id}/schedules`, bodies.schedule);
   const alert = await post('/v2/alerts', bodies.alert);
   const connector = await post('/v2/connectors', bodies.connector);
   const policy = await post('/v2/guardrails/policies', bodies.policy);
@@ -161,6 +182,7 @@ export async function createFixtures(t: TestApp, key: string, marker: string): P
     run: f('run', run),
     pipeline: f('pipeline', pipeline),
     pipelineRun: f('pipelineRun', pipelineRun, pipeline.id),
+    schedule: f('schedule', schedule, pipeline.id),
     alert: f('alert', alert),
     connector: f('connector', connector),
     policy: f('policy', policy),
