@@ -160,7 +160,7 @@ forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the
         fc.asyncProperty(drawRequest(contract, op), async (drawn) => {
           const problem = await exercise(op, drawn);
           if (!problem) return;
-          const id = `${op.method} ${op.path}: ${problem.rule}`;
+          const id = `${op.method} ${op.path} [${drawn.flavour}]: ${problem.rule}`;
           const seen = found.get(id);
           if (seen) seen.count++;
           else found.set(id, { detail: problem.detail, drawn, count: 1 });

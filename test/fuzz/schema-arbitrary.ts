@@ -127,14 +127,24 @@ export function valid(schema: Schema, options: ArbitraryOptions = {}, name?: str
 function validString(schema: Schema): fc.Arbitrary<string> {
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? 200;
+  const fits = (s: string) => [...s].length >= min && [...s].length <= max && !s.includes('\0');
+  const examples: string[] = (schema.examples ?? []).filter((e: unknown) => typeof e === 'string');
+  const orExamples = (a: fc.Arbitrary<string>) =>
+    examples.length ? fc.oneof(a, fc.constantFrom(...examples)) : a;
   if (schema.format === 'date-time') return isoDate();
+  if (schema.format === 'uri') return fc.webUrl().filter(fits);
+  if (schema.format === 'email') return fc.emailAddress().filter(fits);
   if (schema.pattern) {
     const re = new RegExp(schema.pattern, 'u');
-    return fc
-      .stringMatching(re)
-      .filter((s) => [...s].length >= min && [...s].length <= max && !s.includes('\0'));
+    try {
+      return orExamples(fc.stringMatching(re).filter(fits));
+    } catch {
+      // a pattern fast-check cannot invert (lookarounds): the documented examples, else plain words
+      if (examples.length) return fc.constantFrom(...examples);
+      return fc.constantFrom('a', 'abc', 'a_1', 'openai/gpt-4.1-mini').filter((s) => re.test(s) && fits(s));
+    }
   }
-  return text(min, max);
+  return orExamples(text(min, max));
 }
 
 function validNumber(schema: Schema, integer: boolean): fc.Arbitrary<number> {
