@@ -55,6 +55,7 @@ forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the
   let keyId: string;
   let contract: Contract;
   const pool = new IdPool();
+  const sent: Record<string, Record<Expectation, number>> = {};
   const stats = {
     operations: 0,
     requests: 0,
@@ -126,6 +127,8 @@ forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the
       maxBytes: 1 << 20,
     });
     stats.requests++;
+    sent[op.id] ??= { valid: 0, invalid: 0, malformed: 0 };
+    sent[op.id][expect]++;
     stats.byStatus[answer.status] = (stats.byStatus[answer.status] ?? 0) + 1;
     if (expect === 'valid' && answer.status >= 400 && answer.status < 500) {
       const code = `${answer.status} ${JSON.parse(answer.text).error?.code}`;
@@ -171,6 +174,11 @@ forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the
     stats.operations = ops.length;
     stats.seconds = Math.round((performance.now() - started) / 100) / 10;
     assert.equal(t.resources.counters.internalErrors, errorsBefore, 'internal errors were counted');
+    // a long run reaches every operation with a request the document allows, not only with refusals
+    if (RUNS >= 50) {
+      const unreached = ops.filter((op) => !sent[op.id]?.valid).map((op) => `${op.method} ${op.path}`);
+      assert.deepEqual(unreached, [], 'operations no valid request reached');
+    }
     const report = [...found].map(
       ([id, f]) =>
         `${id} (×${f.count})\n      ${f.detail}\n      drawn: ${JSON.stringify(f.drawn).slice(0, 300)}`,
