@@ -197,8 +197,14 @@ function validObject(schema: Schema, options: ArbitraryOptions): fc.Arbitrary<Re
 }
 
 /** A value of another JSON type than the schema wants (or of every type, for a typeless schema). */
+/** Every JSON type a schema admits, through nested anyOf/oneOf. */
+function admitted(schema: Schema): string[] {
+  const branches: Schema[] = schema.anyOf ?? schema.oneOf ?? [];
+  return [...(typesOf(schema) ?? []), ...branches.flatMap(admitted)];
+}
+
 function wrongType(schema: Schema): fc.Arbitrary<unknown> {
-  const types = new Set(typesOf(schema) ?? []);
+  const types = new Set(admitted(schema));
   const all: [string, fc.Arbitrary<unknown>][] = [
     ['string', fc.constantFrom('', '1', 'true', 'null', '[]')],
     ['integer', fc.constantFrom(0, 1, -1, 2 ** 53)],
@@ -269,7 +275,8 @@ export function invalid(schema: Schema, options: ArbitraryOptions = {}, depth = 
     }
     if (depth < 4) {
       for (const [k, s] of Object.entries(properties)) {
-        if (Object.keys(s).every((kw) => kw === 'description')) continue;
+        // a property that takes any JSON value cannot be broken by its value
+        if (!admitted(s).length && !s.enum && s.const === undefined && !s.properties && !s.$ref) continue;
         out.push(fc.tuple(base, invalid(s, options, depth + 1)).map(([o, bad]) => ({ ...o, [k]: bad })));
       }
     }
