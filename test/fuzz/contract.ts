@@ -6,7 +6,7 @@
  * The rules, per the API contract (shared/DESIGN.md) and issue 19:
  * - never a 5xx; every answer carries Request-Id;
  * - an error is the documented envelope (its request_id the header's), under a documented status;
- * - a request the document forbids is refused 400 (413/414 past the size limits), never served;
+ * - a request the document forbids is refused 400 or 422 (413/414 past the size limits), never served;
  * - a request the document allows is never refused 400: the document must say what is refused;
  * - a 2xx body validates against the documented schema of its status and media type
  *   (an event stream must be documented as text/event-stream, and each event is JSON with
@@ -186,8 +186,10 @@ export function judge(
       return problem('error request_id differs from Request-Id');
     // 404 route_not_found: the request never reached an operation (a path id that is URL syntax)
     const unrouted = status === 404 && body.error.code === 'route_not_found';
-    if (expect === 'invalid' && ![400, 413, 414].includes(status) && !unrouted)
-      return problem(`a request the document forbids got ${status}, not 400`);
+    // 422: what the document forbids may be checked by the service, which answers 422 (a pipeline
+    // definition is validated as a whole, an unknown scope is named): refused all the same
+    if (expect === 'invalid' && ![400, 413, 414, 422].includes(status) && !unrouted)
+      return problem(`a request the document forbids got ${status}, not 400 or 422`);
     if (expect === 'malformed' && ![400, 413, 415].includes(status))
       return problem(`a malformed body got ${status}, not 400/413/415`);
     if (expect === 'valid' && status === 400) return problem('a request the document allows was refused 400');
