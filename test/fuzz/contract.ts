@@ -160,6 +160,8 @@ export function judge(
   op: Operation,
   expect: Expectation,
   answer: Answer,
+  /** the path names an object that does not exist: a service that checks the body itself looks it up first */
+  unknownId = false,
 ): Problem | null {
   const { status, text } = answer;
   const head = `${status} ${text.slice(0, 300)}`;
@@ -188,7 +190,8 @@ export function judge(
     const unrouted = status === 404 && body.error.code === 'route_not_found';
     // 422: what the document forbids may be checked by the service, which answers 422 (a pipeline
     // definition is validated as a whole, an unknown scope is named): refused all the same
-    if (expect === 'invalid' && ![400, 413, 414, 422].includes(status) && !unrouted)
+    const missing = unknownId && status === 404;
+    if (expect === 'invalid' && ![400, 413, 414, 422].includes(status) && !unrouted && !missing)
       return problem(`a request the document forbids got ${status}, not 400 or 422`);
     if (expect === 'malformed' && ![400, 413, 415].includes(status))
       return problem(`a malformed body got ${status}, not 400/413/415`);

@@ -136,7 +136,7 @@ forEachDb('OpenAPI fuzz: every operation, valid and invalid input, judged by the
       stats.validRefused[code] = (stats.validRefused[code] ?? 0) + 1;
     }
     if (answer.status < 300) harvest(pool, op, path, answer.text);
-    const problem = judge(contract, op, expect, answer);
+    const problem = judge(contract, op, expect, answer, drawn.flavour === 'odd-id');
     return (
       problem && {
         rule: problem.rule,
