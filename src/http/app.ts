@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { enableLinearRegexpFallback } from '../infra/regexp-engine.ts';
@@ -67,6 +67,8 @@ export interface BuildAppOptions {
   trustProxy?: readonly string[];
   /** the major versions served (default: src/http/routes.ts ApiVersions) */
   versions?: readonly ApiVersion[];
+  /** sees every route as it is added (tests build the cross-tenant sweep from it) */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 // ajv-formats is CommonJS: its plugin function is the module's `default` export property.
@@ -137,6 +139,7 @@ export async function buildApp(
     ),
   }) as unknown as FastifyInstance;
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.removeContentTypeParser('text/plain');
   // Strict JSON (src/http/strict-json.ts): refused, never changed — encoding, UTF-8, depth,
   // duplicate keys, non-finite numbers, NUL escapes; an empty body is no body.

@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import { type AuditRecorder, audited, givenFields } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import { type Clock, iso } from '../clock.ts';
-import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
+import { ApiError, conflict, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { Database, JobRow, PipelineScheduleRow } from '../infra/db/schema.ts';
@@ -52,9 +52,13 @@ export interface CreateScheduleInput {
 }
 export type UpdateScheduleInput = Partial<CreateScheduleInput>;
 
+/**
+ * A cron or zone that fits the schema but means nothing is semantic, like every other resource's
+ * such checks: 422, so a 400 always means the request breaks the OpenAPI document.
+ */
 function checkSpec(spec: CronSpec) {
   const problem = cronProblem(spec);
-  if (problem) throw badRequest(`invalid_${problem.param}`, problem.message, problem.param);
+  if (problem) throw unprocessable(`invalid_${problem.param}`, problem.message, problem.param);
 }
 
 export function createScheduleService(deps: ScheduleServiceDeps) {

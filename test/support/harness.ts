@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import type { Clock } from '../../src/clock.ts';
@@ -74,6 +74,8 @@ export interface TestApp {
   resources: Resources;
   config: Config;
   logs: string[];
+  /** every route the app registered, as Fastify's onRoute hook saw it */
+  routes: RouteOptions[];
   /** a fresh organization and an all-scopes key on it */
   newOrg(plan?: string, scopes?: string[]): Promise<{ orgId: string; key: string; keyId: string }>;
   /** creates the agent `name` on model `mock/<name>` through the API; returns its id */
@@ -123,7 +125,11 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
       },
     }),
   );
+  const routes: RouteOptions[] = [];
   const app = await buildApp(resources, {
+    onRoute: (route) => {
+      routes.push(route);
+    },
     logger,
     https: options.https ?? null,
     trustProxy: options.trustProxy,
@@ -136,6 +142,7 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     resources,
     config,
     logs,
+    routes,
     async newOrg(plan = 'free', scopes) {
       const org = await resources.services.organizations.create({ name: `test ${plan}`, plan });
       const key = await resources.services.apiKeys.create(org.id, { name: 'test', scopes });
