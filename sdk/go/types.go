@@ -1241,9 +1241,9 @@ type GuardrailPolicyDeleteResponse struct {
 
 // MetricGetParams holds the parameters of GET /v2/metrics (getMetrics).
 type MetricGetParams struct {
-	// One of runs, run_latency_ms, tokens_used, errors, pipeline_runs, rate_limited
+	// One of runs, run_latency_ms, tokens_used, errors, pipeline_runs, rate_limited, deprecated_calls
 	Metric *string `query:"metric"`
-	// count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms
+	// count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited, deprecated_calls: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms
 	Stat *string `query:"stat"`
 	// RFC 3339 start (inclusive), rounded down to the interval; default `to` minus one hour
 	From *string `query:"from"`
@@ -1257,11 +1257,11 @@ type MetricGetParams struct {
 	DeploymentID *string `query:"deployment_id"`
 	// Only (step) runs of this pipeline, or pipeline runs of it
 	PipelineID *string `query:"pipeline_id"`
-	// Only runs (or pipeline runs) that ended with this status
+	// Only runs (or pipeline runs) that ended with this status; for deprecated_calls, the id of a deprecated surface
 	Status *string `query:"status"`
 	// Only what this API key submitted (or, for rate_limited, was refused)
 	APIKeyID *string `query:"api_key_id"`
-	// agent_id, status, model or deployment_id: one series per value
+	// agent_id, status, model or deployment_id (api_key_id for rate_limited and deprecated_calls): one series per value
 	GroupBy *string `query:"group_by"`
 }
 
@@ -1275,9 +1275,13 @@ type AuditLogListParams struct {
 	ResourceType  *string `query:"resource_type"`
 	ResourceID    *string `query:"resource_id"`
 	Outcome       *string `query:"outcome"`
-	// Inclusive lower bound (RFC 3339)
+	// Only entries created after this instant (RFC 3339)
+	CreatedAfter *time.Time `query:"created_after"`
+	// Only entries created before this instant (RFC 3339)
+	CreatedBefore *time.Time `query:"created_before"`
+	// Deprecated (sunset 2027-12-06): use created_after. Inclusive lower bound; answers carry Deprecation and Sunset headers
 	From *time.Time `query:"from"`
-	// Exclusive upper bound (RFC 3339)
+	// Deprecated (sunset 2027-12-06): use created_before. Exclusive upper bound; answers carry Deprecation and Sunset headers
 	To *time.Time `query:"to"`
 }
 

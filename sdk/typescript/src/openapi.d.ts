@@ -3160,15 +3160,19 @@ export interface operations {
       query?: {
         action?: string;
         actor_id?: string;
+        /** @description Only entries created after this instant (RFC 3339) */
+        created_after?: string;
+        /** @description Only entries created before this instant (RFC 3339) */
+        created_before?: string;
         ending_before?: string;
-        /** @description Inclusive lower bound (RFC 3339) */
+        /** @description Deprecated (sunset 2027-12-06): use created_after. Inclusive lower bound; answers carry Deprecation and Sunset headers */
         from?: string;
         limit?: number;
         outcome?: 'success' | 'denied' | 'failed';
         resource_id?: string;
         resource_type?: string;
         starting_after?: string;
-        /** @description Exclusive upper bound (RFC 3339) */
+        /** @description Deprecated (sunset 2027-12-06): use created_before. Exclusive upper bound; answers carry Deprecation and Sunset headers */
         to?: string;
       };
       header?: never;
@@ -3272,17 +3276,17 @@ export interface operations {
         deployment_id?: string;
         /** @description RFC 3339 start (inclusive), rounded down to the interval; default `to` minus one hour */
         from?: string;
-        /** @description agent_id, status, model or deployment_id: one series per value */
+        /** @description agent_id, status, model or deployment_id (api_key_id for rate_limited and deprecated_calls): one series per value */
         group_by?: string;
         /** @description 1m, 5m, 1h or 1d; default the smallest giving at most 1,440 points. At most 10,000 points per series */
         interval?: string;
-        /** @description One of runs, run_latency_ms, tokens_used, errors, pipeline_runs, rate_limited */
+        /** @description One of runs, run_latency_ms, tokens_used, errors, pipeline_runs, rate_limited, deprecated_calls */
         metric: string;
         /** @description Only (step) runs of this pipeline, or pipeline runs of it */
         pipeline_id?: string;
-        /** @description count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms */
+        /** @description count, sum, avg, p50, p95, p99 or max, as fit the metric (runs, errors, pipeline_runs, rate_limited, deprecated_calls: count; tokens_used: sum, avg; run_latency_ms: all). Default: count, sum for tokens_used, avg for run_latency_ms */
         stat?: string;
-        /** @description Only runs (or pipeline runs) that ended with this status */
+        /** @description Only runs (or pipeline runs) that ended with this status; for deprecated_calls, the id of a deprecated surface */
         status?: string;
         /** @description RFC 3339 end (exclusive), rounded up to the interval; default now */
         to?: string;

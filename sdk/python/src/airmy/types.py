@@ -908,7 +908,7 @@ class UpdateGuardrailPolicyParams(TypedDict, total=False):
     """Up to 50 string key/value pairs for your own use"""
 
 
-ListAuditLogsParams = TypedDict("ListAuditLogsParams", {"limit": "int", "starting_after": "str", "ending_before": "str", "action": "str", "actor_id": "str", "resource_type": "str", "resource_id": "str", "outcome": "Literal['success', 'denied', 'failed']", "from": "str", "to": "str"}, total=False)
+ListAuditLogsParams = TypedDict("ListAuditLogsParams", {"limit": "int", "starting_after": "str", "ending_before": "str", "action": "str", "actor_id": "str", "resource_type": "str", "resource_id": "str", "outcome": "Literal['success', 'denied', 'failed']", "created_after": "str", "created_before": "str", "from": "str", "to": "str"}, total=False)
 
 
 class VerifyAuditLogsResponseFirstBroken(TypedDict):
