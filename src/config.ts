@@ -41,6 +41,28 @@ export interface Config {
   alertIntervalS: number;
   /** AIRMY_ALLOW_PRIVATE_WEBHOOKS=1: alert and completion webhooks may be http:// and reach private addresses (dev, tests) */
   allowPrivateWebhooks: boolean;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT and friends: traces over OTLP/HTTP; null (the default) → tracing off */
+  otel: OtelConfig | null;
+}
+
+/** Where and how spans are exported (src/observability/tracing.ts). */
+export interface OtelConfig {
+  /** the full traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces */
+  tracesUrl: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS (+ _TRACES_HEADERS): `key=value,…`, values URL-decoded */
+  headers: Readonly<Record<string, string>>;
+  /** OTEL_SERVICE_NAME (default `airmy`) */
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES: `key=value,…` */
+  resourceAttributes: Readonly<Record<string, string>>;
+  /** OTEL_EXPORTER_OTLP_TIMEOUT (ms, default 10000) */
+  exportTimeoutMs: number;
+  /** OTEL_BSP_SCHEDULE_DELAY (ms, default 5000) */
+  scheduleDelayMs: number;
+  /** OTEL_BSP_MAX_QUEUE_SIZE (default 2048): spans beyond it are dropped, never buffered unbounded */
+  maxQueueSize: number;
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE (default 512) */
+  maxExportBatchSize: number;
 }
 
 export { ConfigError };
@@ -130,6 +152,61 @@ function secretKey(env: Env, production: boolean): Buffer | null {
   return key;
 }
 
+/** `key=value,key2=value2` (W3C baggage-like lists of the OTEL_* variables), values URL-decoded. */
+function keyValues(env: Env, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (env[name] ?? '').split(',')) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf('=');
+    const key = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (!key) throw new ConfigError(`${name}: must be a comma-separated list of key=value (got "${part}")`);
+    try {
+      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(`${name}: the value of "${key}" is not valid URL encoding`);
+    }
+  }
+  return out;
+}
+
+function otlpUrl(env: Env, name: string, suffix: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: must be an http:// or https:// URL (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`${name}: must be an http:// or https:// URL (got "${raw}")`);
+  return suffix ? `${raw.replace(/\/+$/, '')}${suffix}` : raw;
+}
+
+function otel(env: Env): OtelConfig | null {
+  if (bool(env, 'OTEL_SDK_DISABLED')) return null;
+  const tracesUrl =
+    otlpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '') ??
+    otlpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', '/v1/traces');
+  if (tracesUrl === null) return null;
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && protocol !== 'http/json')
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL: only http/json is supported (got "${protocol}")`);
+  return {
+    tracesUrl,
+    headers: Object.freeze({
+      ...keyValues(env, 'OTEL_EXPORTER_OTLP_HEADERS'),
+      ...keyValues(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    }),
+    serviceName: env.OTEL_SERVICE_NAME || 'airmy',
+    resourceAttributes: Object.freeze(keyValues(env, 'OTEL_RESOURCE_ATTRIBUTES')),
+    exportTimeoutMs: int(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 1, 600_000),
+    scheduleDelayMs: int(env, 'OTEL_BSP_SCHEDULE_DELAY', 5_000, 1, 600_000),
+    maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, 1, 1_000_000),
+    maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, 1, 1_000_000),
+  };
+}
+
 export function parseConfig(env: Env, cwd = process.cwd()): Config {
   const dataDir = path.resolve(cwd, env.AIRMY_DATA_DIR || '.airmy');
   const appEnv = oneOf(env, 'AIRMY_ENV', ['development', 'production'] as const, 'development');
@@ -168,6 +245,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     metricsToken: env.AIRMY_METRICS_TOKEN || null,
     alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
     allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,
+    otel: otel(env),
   };
   return Object.freeze(config);
 }

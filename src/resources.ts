@@ -43,6 +43,7 @@ import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
 import { createMetricsWriter } from './metrics/writer.ts';
 import { createPrometheus } from './observability/prometheus.ts';
+import { createTracing, detachedFromRequests } from './observability/tracing.ts';
 import { createOrganizationService } from './organizations/service.ts';
 import { createOrganizationStore } from './organizations/store.ts';
 import { createPipelineEngine, type PipelineEngine } from './pipelines/engine.ts';
@@ -105,6 +106,10 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
   });
+  /** OpenTelemetry traces (src/observability/tracing.ts); null, and no hook anywhere, when off */
+  const tracing = config.otel
+    ? createTracing(config.otel, { onExportFailure: () => prometheus.observeOtelExportFailure() })
+    : null;
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
   /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
@@ -210,6 +215,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await metricsWriter.recordRuns(trx, runs);
       await completionWebhooks.runsFinished(trx, runs);
     },
+    tracing,
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -266,6 +272,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       resolveWebhook: (given, agent, runId) =>
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
       onQueueDeadline: (at) => queueExpiry.watch(at),
+      tracing,
     }),
   };
   deployments = createDeploymentService({
@@ -315,6 +322,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     checkTools: connectors.checkRunTools,
     webhooks: webhookTargets,
+    tracing,
   });
   const schedules = createScheduleService({
     store: createScheduleStore(db),
@@ -391,6 +399,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     lifecycle,
     metricsWriter,
     prometheus,
+    tracing,
     alertEvaluator,
     queueExpiry,
     egress,
@@ -406,13 +415,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     async start() {
       await models.warmUp();
       await queue.start(
-        {
+        detachedFromRequests(tracing, {
           run: (job, signal) => executor.handle(job, signal),
           deployment: (job) => allServices.deployments.handle(job),
           pipeline: (job) => engine.advance(job.ref_id, { jobId: job.id }),
           [WEBHOOK_JOB]: (job, signal) => webhooks.handle(job, signal),
           [SCHEDULE_JOB]: (job) => schedules.fire(job),
-        },
+        }),
         // what a job stood for ends failed when its handler keeps failing (queue.ts, GiveUp)
         {
           run: (job) => executor.giveUp(job),
@@ -438,6 +447,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
     async close() {
       await metricsWriter.close();
+      // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
+      await tracing?.shutdown();
       await bus.close();
       await db.close();
     },

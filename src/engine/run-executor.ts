@@ -53,6 +53,8 @@ import type { Db } from '../infra/db/db.ts';
 import { createGroupCommit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
+import { startRunTrace } from '../observability/run-trace.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import {
   type RunEvent,
   type RunEventType,
@@ -87,6 +89,8 @@ export interface RunExecutorDeps {
   onFinished?: (run: RunRow) => void;
   /** inside the transaction storing terminal transitions, with every final row it holds (rollups) */
   onFinishBatch?: (trx: Parameters<RunStore['finish']>[0], runs: RunRow[]) => Promise<void>;
+  /** OpenTelemetry (null: off): spans for the run, its queue wait, model and tool calls */
+  tracing?: Tracing | null;
 }
 
 /** What a group transaction's units stage for its one final write (see `commits`). */
@@ -140,6 +144,7 @@ export function createRunExecutor({
   onStarted,
   onFinished,
   onFinishBatch,
+  tracing,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
   const primed = new Map<string, Primed>();
@@ -305,6 +310,7 @@ export function createRunExecutor({
     onStarted?.({ ...run, status: 'running', started_at: now });
 
     const config = JSON.parse(run.config) as RunConfig;
+    const spans = tracing ? startRunTrace(tracing, run, now, config.model) : undefined;
     // Output guardrails: streamed deltas pass through the stream guard; the whole text is checked below.
     const outputGuard = createOutputGuard(
       guardrails?.(config.guardrail_policy) ?? null,
@@ -332,6 +338,7 @@ export function createRunExecutor({
     /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
     const end = async (status: RunStatus, fields: Partial<RunRow>, buffered: RunEventRow[]) => {
       clearTimeout(markTimer);
+      spans?.outcome(status, fields.error ? (JSON.parse(fields.error) as { code: string }).code : undefined);
       if (marking) {
         const marked = marking;
         // ended elsewhere (a cancel won): nothing to write
@@ -374,6 +381,7 @@ export function createRunExecutor({
       // a tool call may have effects: a run is marked running before it can make one
       if (config.tools.length) await markOrStop();
       if (config.tools.length) tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
+      spans?.modelStarted();
       const result = await models.call({
         model: config.model,
         instructions: config.instructions,
@@ -391,9 +399,16 @@ export function createRunExecutor({
             }
           : undefined,
         tools,
-        onToolCall: (call) => emit('run.tool_call', { tool_call: toolRecord.call(call) }),
-        onToolResult: (res) => emit('run.tool_result', { tool_result: toolRecord.result(res) }),
+        onToolCall: (call) => {
+          spans?.toolCalled(call);
+          emit('run.tool_call', { tool_call: toolRecord.call(call) });
+        },
+        onToolResult: (res) => {
+          spans?.toolReturned(res);
+          emit('run.tool_result', { tool_result: toolRecord.result(res) });
+        },
       });
+      spans?.modelEnded(result.usage);
       // Released before the run is seen finished (MCP sessions ended); `finally` covers the rest.
       if (tools.length) await closeTools(tools.splice(0));
       clearTimeout(flushing);
@@ -422,6 +437,7 @@ export function createRunExecutor({
       );
     } catch (err) {
       clearTimeout(flushing);
+      spans?.modelEnded(null, err);
       const reason = state.abort.signal.reason;
       const latency = clock.now() - now;
       const buffered = state.buffer.splice(0);
@@ -482,6 +498,7 @@ export function createRunExecutor({
         );
       }
     } finally {
+      spans?.ended();
       clearTimeout(timer);
       clearTimeout(markTimer);
       stopSignal.removeEventListener('abort', onStop);

@@ -41,6 +41,7 @@ const EXPOSED_HEADERS = [
   'Sunset',
   'X-Should-Retry',
   'Link',
+  'traceparent',
 ].join(', ');
 
 const HSTS = 'max-age=63072000; includeSubDomains';
@@ -140,6 +141,8 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
 
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  // OpenTelemetry (off: nothing installed): first, so every request has its span, refused ones too
+  resources.tracing?.install(app);
   app.removeContentTypeParser('text/plain');
   // Strict JSON (src/http/strict-json.ts): refused, never changed — encoding, UTF-8, depth,
   // duplicate keys, non-finite numbers, NUL escapes; an empty body is no body.

@@ -72,6 +72,11 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const otelExportFailures = new Counter({
+    name: 'airmy_otel_export_failures_total',
+    help: 'Span batches the OpenTelemetry exporter failed to deliver to the collector (spans dropped)',
+    registers: [registry],
+  });
   new Gauge({
     name: 'airmy_queue_depth',
     help: 'Jobs in the durable queue by kind and state (queued: waiting for a worker; running: claimed)',
@@ -118,6 +123,9 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     },
     observeWebhookDelivery(outcome: WebhookOutcome) {
       webhookDeliveries.inc({ outcome });
+    },
+    observeOtelExportFailure() {
+      otelExportFailures.inc();
     },
   };
 }

@@ -71,6 +71,11 @@ class RequestLogger {
   setBindings(bindings: Bindings) {
     (this.#real() as unknown as { setBindings(b: Bindings): void }).setBindings(bindings);
   }
+  /** More bindings for the child: merged before it exists (no child made for them), else set on it. */
+  addBindings(bindings: Bindings) {
+    if (this.#child) this.setBindings(bindings);
+    else this.#bindings = { ...this.#bindings, ...bindings };
+  }
   flush(cb?: (err?: Error) => void) {
     (this.#parent as unknown as { flush?(cb?: (err?: Error) => void): void }).flush?.(cb);
   }
@@ -94,3 +99,12 @@ export const lazyChildLogger: NonNullable<FastifyServerOptions['childLoggerFacto
   }
   return new RequestLogger(logger as Logger, bindings) as unknown as FastifyBaseLogger;
 };
+
+/**
+ * Adds bindings (a trace id) to a request's logger: the lazy one merges them into the child it will
+ * make; a real pino child takes them at once; the no-op logger (logging off) ignores them.
+ */
+export function addLogBindings(log: FastifyBaseLogger, bindings: Bindings) {
+  if (log instanceof RequestLogger) log.addBindings(bindings);
+  else (log as Partial<{ setBindings(b: Bindings): void }>).setBindings?.(bindings);
+}

@@ -217,7 +217,8 @@ export function createPipelineEngine(deps: PipelineEngineDeps) {
             timeout_ms: start.timeout_ms ?? undefined,
             metadata: { pipeline_id: row.pipeline_id, pipeline_run_id: id, step_id: start.step_id },
           },
-          { pipeline_run_id: id, step_id: start.step_id },
+          // step runs join the trace of the request that triggered the pipeline run
+          { pipeline_run_id: id, step_id: start.step_id, trace_context: row.trace_context ?? null },
         );
         prepared.push(p);
         Object.assign(rec, {

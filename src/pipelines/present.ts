@@ -1,5 +1,6 @@
 import { iso } from '../clock.ts';
 import type { PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
+import { traceIdOf } from '../runs/present.ts';
 import { presentWebhook } from '../webhooks/target.ts';
 import type { PipelineDefinition } from './definition.ts';
 import { emptyStep, parseSteps } from './events.ts';
@@ -51,6 +52,7 @@ export function toPipelineRun(row: PipelineRunRow) {
     error: row.error === null ? null : (JSON.parse(row.error) as Record<string, unknown>),
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     tokens_used: row.tokens_used,
+    trace_id: traceIdOf(row.trace_context),
     trigger: row.triggered_by ? (JSON.parse(row.triggered_by) as Record<string, unknown>) : { type: 'api' },
     latency_ms: row.completed_at === null ? null : row.completed_at - row.created_at,
     webhook: presentWebhook(row.webhook),

@@ -192,6 +192,10 @@ export const PipelineRun = Type.Object(
     error: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.String()),
     tokens_used: Type.Integer(),
+    trace_id: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'The OpenTelemetry trace of the request that triggered it (its step runs are in it); null when tracing is off',
+    }),
     trigger: Type.Object(
       {
         type: Type.Union([Type.Literal('api'), Type.Literal('schedule')]),

@@ -16,6 +16,7 @@ import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { Database, JobRow, PipelineRow, PipelineRunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import type { WebhookInput, WebhookTargets } from '../webhooks/target.ts';
 import { type PipelineDefinition, validateDefinition } from './definition.ts';
 import type { PipelineEngine } from './engine.ts';
@@ -50,6 +51,8 @@ export interface PipelineServiceDeps {
   checkTools?: (principal: Principal, tools: readonly string[]) => void;
   /** completion webhooks: a pipeline's, inherited by its runs unless the trigger sets one */
   webhooks?: WebhookTargets;
+  /** OpenTelemetry (null: off): the run stores its trigger's trace context for its step runs */
+  tracing?: Tracing | null;
 }
 
 export interface TriggerInput {
@@ -250,6 +253,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         completed_at: null,
         triggered_by: options.triggeredBy ? JSON.stringify(options.triggeredBy) : null,
         webhook,
+        trace_context: deps.tracing ? deps.tracing.activeTraceparent() : null,
       };
       const run = toPipelineRun(row);
       // The first pass (the root steps' runs) commits with the run itself; when it is anything but

@@ -28,6 +28,11 @@ export interface RunToolCall {
   duration_ms: number;
 }
 
+/** The trace id of a stored W3C `traceparent` (`00-<trace id>-<span id>-<flags>`); null: none. */
+export function traceIdOf(traceparent: string | null | undefined): string | null {
+  return traceparent ? traceparent.slice(3, 35) : null;
+}
+
 export function toRun(row: RunRow) {
   const input = row.input_tokens ?? 0;
   const output = row.output_tokens ?? 0;
@@ -50,6 +55,7 @@ export function toRun(row: RunRow) {
     tool_calls: row.tool_calls ? (JSON.parse(row.tool_calls) as RunToolCall[]) : [],
     guardrails: row.guardrail_hits ? (JSON.parse(row.guardrail_hits) as Hit[]) : [],
     webhook: presentWebhook(row.webhook),
+    trace_id: traceIdOf(row.trace_context),
     created_at: iso(row.created_at)!,
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),

@@ -110,6 +110,10 @@ export const Run = Type.Object(
       { description: 'Guardrail rules that matched the input or output: what they did and how often' },
     ),
     webhook: WebhookView,
+    trace_id: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'The OpenTelemetry trace the run belongs to (the request that created it); null when tracing is off',
+    }),
     created_at: Timestamp,
     started_at: NullableTimestamp,
     completed_at: NullableTimestamp,

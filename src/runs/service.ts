@@ -18,6 +18,7 @@ import type { Db } from '../infra/db/db.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { AgentRow, Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import type { WebhookInput } from '../webhooks/target.ts';
 import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
 import { lacksRun, type RunConfig, restoreRun, storedEventData, toRun } from './present.ts';
@@ -95,6 +96,8 @@ export interface RunServiceDeps {
   ) => Promise<string | null>;
   /** a run was stored queued with a queue timeout: expire it at its deadline (queue-expiry.ts) */
   onQueueDeadline?: (at: number) => void;
+  /** OpenTelemetry (null: off): a run joins the trace of the request it is created in */
+  tracing?: Tracing | null;
 }
 
 export function createRunService({
@@ -112,6 +115,7 @@ export function createRunService({
   audit,
   resolveWebhook,
   onQueueDeadline,
+  tracing,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -218,6 +222,7 @@ export function createRunService({
       started_at: null,
       completed_at: null,
       webhook,
+      trace_context: tracing ? tracing.activeTraceparent() : null,
       ...extra,
     };
     if (guarded) {

@@ -31,6 +31,7 @@ const RUN_COLUMNS = [
   'tool_calls',
   'guardrail_hits',
   'webhook',
+  'trace_context',
 ] as const satisfies readonly (keyof RunRow)[];
 
 export interface RunFilters {

@@ -141,6 +141,8 @@ export interface RunRow {
   guardrail_hits?: string | null;
   /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
   webhook?: string | null;
+  /** W3C `traceparent` of the request (or pipeline trigger) that created the run (migration 16) */
+  trace_context?: string | null;
 }
 
 export interface RunEventRow {
@@ -205,6 +207,8 @@ export interface PipelineRunRow {
   triggered_by?: string | null;
   /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
   webhook?: string | null;
+  /** W3C `traceparent` of the request that triggered it; its step runs share the trace (migration 16) */
+  trace_context?: string | null;
 }
 
 export interface PipelineRunEventRow {

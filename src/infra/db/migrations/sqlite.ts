@@ -269,4 +269,14 @@ CREATE INDEX runs_queue_deadline ON runs ((created_at + queue_timeout_ms))
   WHERE status = 'queued' AND queue_timeout_ms IS NOT NULL;
 `,
   },
+  {
+    id: 16,
+    name: 'trace_context',
+    // OpenTelemetry: the W3C traceparent of the request that created a run or pipeline run, so
+    // the run's spans (executed later, maybe elsewhere) join the caller's trace. Null: tracing off.
+    sql: `
+ALTER TABLE runs ADD COLUMN trace_context TEXT;
+ALTER TABLE pipeline_runs ADD COLUMN trace_context TEXT;
+`,
+  },
 ];
