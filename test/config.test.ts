@@ -50,3 +50,50 @@ test('a bad value stops start-up with one line naming the variable and what is a
     );
   }
 });
+
+test('OpenTelemetry: off without an endpoint; the standard OTEL_* variables when set', () => {
+  assert.equal(parseConfig({}).otel, null);
+  assert.equal(parseConfig({ OTEL_SERVICE_NAME: 'x' }).otel, null);
+  assert.equal(
+    parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).otel,
+    null,
+  );
+  const on = parseConfig({
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318/',
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc, x-team=ops',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod',
+  }).otel;
+  assert.equal(on?.tracesUrl, 'https://collector.example:4318/v1/traces');
+  assert.deepEqual(on?.headers, { authorization: 'Bearer abc', 'x-team': 'ops' });
+  assert.equal(on?.serviceName, 'airmy');
+  assert.deepEqual(on?.resourceAttributes, { 'deployment.environment': 'prod' });
+  const full = parseConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom/path' }).otel;
+  assert.equal(full?.tracesUrl, 'http://c:4318/custom/path');
+});
+
+test('OpenTelemetry: a malformed OTEL_* value stops start-up naming the variable', () => {
+  for (const [env, message] of [
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      /^ConfigError: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/,
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' },
+      /^ConfigError: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/,
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' },
+      /^ConfigError: OTEL_EXPORTER_OTLP_HEADERS: must be a comma-separated list of key=value/,
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      /^ConfigError: OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json/,
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_BSP_MAX_QUEUE_SIZE: '0' },
+      /^ConfigError: OTEL_BSP_MAX_QUEUE_SIZE: must be a whole number/,
+    ],
+  ] as const) {
+    assert.throws(() => parseConfig(env), message);
+  }
+});

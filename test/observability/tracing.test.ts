@@ -4,13 +4,17 @@
  * `traceparent`; a run, its queue wait, its model call (GenAI attributes, the run's token counts)
  * and its tool calls are spans in that trace; pipeline step runs are in the trigger's trace; the
  * run record and the log lines carry the trace id. With the endpoint unset nothing is sent anywhere;
- * with the collector down runs still complete.
+ * with the collector down runs still complete; SIGTERM exports what is left (a child server).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { bearer, createTestApp, forEachDb, type TestApp } from '../support/harness.ts';
+import { startChildServer } from '../support/child-server.ts';
+import { bearer, createTestApp, DEMO_KEY, forEachDb, type TestApp } from '../support/harness.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -272,5 +276,34 @@ forEachDb('OpenTelemetry with the collector down', (target) => {
       assert.equal(warnings.length, 1);
       assert.match(warnings[0], new RegExp(`127\\.0\\.0\\.1:${closedPort}/v1/traces`));
     });
+  }
+});
+
+test('SIGTERM drains the span processor: the last spans reach the collector before the process exits', async () => {
+  const receiver = await startOtlpReceiver();
+  const dir = mkdtempSync(path.join(tmpdir(), 'airmy-otel-'));
+  try {
+    const server = await startChildServer({
+      AIRMY_DATA_DIR: dir,
+      AIRMY_DEMO: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      // never on schedule: only the drain at shutdown can send them
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    const res = await server.request('POST', '/v2/runs', {
+      key: DEMO_KEY,
+      body: { agent_id: 'ag_01HXYZ', input: { query: 'last words' } },
+      headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` },
+    });
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.json().trace_id, TRACE);
+    assert.equal(receiver.requests, 0);
+    assert.equal(await server.kill('SIGTERM'), 0, server.output());
+    const names = receiver.spans.filter((s) => s.traceId === TRACE).map((s) => s.name);
+    for (const name of ['POST /v2/runs', 'airmy.run', 'airmy.run.queue_wait', 'chat airmy-demo'])
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+  } finally {
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
