@@ -139,10 +139,12 @@ type Run struct {
 	// Guardrail rules that matched the input or output: what they did and how often
 	Guardrails []RunGuardrail `json:"guardrails"`
 	// The completion webhook, if any (see docs/webhooks.md)
-	Webhook     *RunWebhook `json:"webhook"`
-	CreatedAt   time.Time   `json:"created_at"`
-	StartedAt   *time.Time  `json:"started_at"`
-	CompletedAt *time.Time  `json:"completed_at"`
+	Webhook *RunWebhook `json:"webhook"`
+	// The OpenTelemetry trace the run belongs to (the request that created it); null when tracing is off
+	TraceID     *string    `json:"trace_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	StartedAt   *time.Time `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at"`
 }
 
 // RunError is a nested object of the API.
@@ -225,6 +227,8 @@ type PipelineRun struct {
 	Error           map[string]any    `json:"error"`
 	Metadata        map[string]string `json:"metadata"`
 	TokensUsed      int64             `json:"tokens_used"`
+	// The OpenTelemetry trace of the request that triggered it (its step runs are in it); null when tracing is off
+	TraceID *string `json:"trace_id"`
 	// What started the run: the API, or a schedule’s tick (`scheduled_for`)
 	Trigger   PipelineRunTrigger `json:"trigger"`
 	LatencyMs *int64             `json:"latency_ms"`

@@ -182,6 +182,8 @@ class Run(TypedDict):
     """Guardrail rules that matched the input or output: what they did and how often"""
     webhook: Optional[RunWebhook]
     """The completion webhook, if any (see docs/webhooks.md)"""
+    trace_id: Optional[str]
+    """The OpenTelemetry trace the run belongs to (the request that created it); null when tracing is off"""
     created_at: str
     started_at: Optional[str]
     completed_at: Optional[str]
@@ -255,6 +257,8 @@ class PipelineRun(TypedDict):
     error: Optional[Dict[str, Any]]
     metadata: Dict[str, str]
     tokens_used: int
+    trace_id: Optional[str]
+    """The OpenTelemetry trace of the request that triggered it (its step runs are in it); null when tracing is off"""
     trigger: PipelineRunTrigger
     """What started the run: the API, or a schedule’s tick (`scheduled_for`)"""
     latency_ms: Optional[int]
