@@ -1095,6 +1095,8 @@ export interface components {
         status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
       }[];
       tokens_used: number;
+      /** @description The OpenTelemetry trace of the request that triggered it (its step runs are in it); null when tracing is off */
+      trace_id: string | null;
       /** @description What started the run: the API, or a schedule’s tick (`scheduled_for`) */
       trigger: {
         schedule_id?: string;
@@ -1188,6 +1190,8 @@ export interface components {
         name: string;
         output?: unknown;
       }[];
+      /** @description The OpenTelemetry trace the run belongs to (the request that created it); null when tracing is off */
+      trace_id: string | null;
       usage: {
         input_tokens: number;
         output_tokens: number;
