@@ -87,7 +87,8 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
   const tracer: Tracer = provider.getTracer('airmy');
   const propagator = new W3CTraceContextPropagator();
   const active = new AsyncLocalStorage<Context>();
-  const requests = new WeakMap<FastifyRequest, { span: Span; scope: AsyncResource }>();
+  // open request spans (each removed by onResponse or onRequestAbort; the rest ended at shutdown)
+  const requests = new Map<FastifyRequest, { span: Span; scope: AsyncResource }>();
 
   function traceparentOf(ctx: Context): string | null {
     const carrier: Record<string, string> = {};
@@ -106,7 +107,7 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
     if (!entry) return;
     requests.delete(request);
     if (status === null) {
-      entry.span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' });
+      entry.span.setStatus({ code: SpanStatusCode.ERROR, message: 'no response completed (the client aborted, or the server stopped)' });
     } else {
       entry.span.setAttribute('http.response.status_code', status);
       if (status >= 500) entry.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -184,8 +185,14 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
      * a failed export is already logged and counted by the exporter wrapper above.
      */
     flush: () => provider.forceFlush().catch(() => {}),
-    /** Drains the span processor (SIGTERM): ended spans go out before the process exits. */
-    shutdown: () => provider.shutdown().catch(() => {}),
+    /**
+     * Drains the span processor (SIGTERM): ended spans go out before the process exits, with the
+     * spans of requests whose connection the shutdown closed before their response hook ran.
+     */
+    shutdown: () => {
+      for (const request of [...requests.keys()]) endRequest(request, null);
+      return provider.shutdown().catch(() => {});
+    },
   };
 }
 export type Tracing = ReturnType<typeof createTracing>;
