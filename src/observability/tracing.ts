@@ -107,7 +107,10 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
     if (!entry) return;
     requests.delete(request);
     if (status === null) {
-      entry.span.setStatus({ code: SpanStatusCode.ERROR, message: 'no response completed (the client aborted, or the server stopped)' });
+      entry.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: 'no response completed (the client aborted, or the server stopped)',
+      });
     } else {
       entry.span.setAttribute('http.response.status_code', status);
       if (status >= 500) entry.span.setStatus({ code: SpanStatusCode.ERROR });
