@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { badRequest, unprocessable } from '../errors.ts';
+import { unprocessable } from '../errors.ts';
 import { V2Deprecations } from '../http/lifecycle/deprecations.ts';
 import { principalOf } from '../http/route-config.ts';
 import { list, listOf, withErrors } from '../http/schemas.ts';
@@ -19,7 +19,7 @@ function timeRange(q: ListAuditLogsQueryT): { from?: number; to?: number } {
     (q.from !== undefined || q.to !== undefined) &&
     (q.created_after !== undefined || q.created_before !== undefined)
   )
-    throw badRequest(
+    throw unprocessable(
       'parameter_conflict',
       'Use created_after / created_before, or the deprecated from / to, not both',
       q.from !== undefined ? 'from' : 'to',

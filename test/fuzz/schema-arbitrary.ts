@@ -84,6 +84,19 @@ function isoDate() {
     .map((d) => d.toISOString());
 }
 
+/** `base` with a oneOf branch's properties laid over it (`false` removes one) and its required added. */
+function narrowed(base: Schema, branch: Schema): Schema {
+  const properties: Record<string, Schema> = { ...base.properties };
+  for (const [key, sub] of Object.entries<Schema | false>(branch.properties ?? {})) {
+    if (sub === false) delete properties[key];
+    else properties[key] = sub;
+  }
+  const required = [...new Set([...(base.required ?? []), ...(branch.required ?? [])])].filter(
+    (key) => key in properties,
+  );
+  return { ...base, properties, required };
+}
+
 function typesOf(schema: Schema): string[] | undefined {
   if (schema.type === undefined) return undefined;
   return Array.isArray(schema.type) ? schema.type : [schema.type];
@@ -94,6 +107,11 @@ export function valid(schema: Schema, options: ArbitraryOptions = {}, name?: str
   if (schema.$ref) return valid(options.resolve!(schema.$ref), options, name);
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
+  // an object whose oneOf branches narrow its own properties (connectors: one branch per kind)
+  if (schema.oneOf && schema.properties) {
+    const { oneOf, discriminator: _d, ...base } = schema;
+    return fc.oneof(...oneOf.map((b: Schema) => valid(narrowed(base, b), options, name)));
+  }
   const branches = schema.anyOf ?? schema.oneOf;
   if (branches) return fc.oneof(...branches.map((b: Schema) => valid(b, options, name)));
   const types = typesOf(schema);
