@@ -81,8 +81,10 @@ export function openBashSession(opts: { cwd: string; env: Record<string, string>
       }
     },
     async close() {
-      if (exited === undefined) {
+      if (exited === undefined && proc.exitCode === null && proc.signalCode === null) {
         const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+        // a session killed at its time limit may be gone before its exit event: its stdin is closed
+        proc.stdin!.once('error', () => {});
         proc.stdin!.end('exit 0\n');
         await gone;
       }
