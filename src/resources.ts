@@ -25,6 +25,8 @@ import { createConnectorStore } from './connectors/store.ts';
 import type { ToolResolver } from './connectors/tool.ts';
 import { createDeploymentService, type DeploymentService } from './deployments/service.ts';
 import { createDeploymentStore } from './deployments/store.ts';
+import { createErrorReporter } from './error-reports/reporter.ts';
+import { createErrorReportStore } from './error-reports/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
 import { createGuardrailService } from './guardrails/service.ts';
@@ -34,7 +36,7 @@ import { createIdFactory, type IdFactory } from './ids.ts';
 import { type Bus, createMemoryBus } from './infra/bus/bus.ts';
 import { createSecretBox, loadSecretKey } from './infra/crypto/secret-box.ts';
 import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
-import type { PipelineRunRow } from './infra/db/schema.ts';
+import type { JobRow, PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
@@ -93,14 +95,6 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const lifecycle = createLifecycle();
   /** tamper-evident audit log; services record into it inside their own transactions (src/audit/) */
   const audit = createAuditService({ db, store: createAuditStore(db), ids, clock });
-  /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
-  const metricsWriter = createMetricsWriter({
-    db,
-    clock,
-    onError: () => {
-      counters.internalErrors++;
-    },
-  });
   /** operator metrics for GET /internal/metrics: one registry per resource set */
   const prometheus = createPrometheus({
     db,
@@ -110,6 +104,47 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const tracing = config.otel
     ? createTracing(config.otel, { onExportFailure: () => prometheus.observeOtelExportFailure() })
     : null;
+  /** unexpected 5xx and worker failures, stored by fingerprint for `airmy errors` (src/error-reports/) */
+  const errorReportStore = createErrorReportStore(db.kysely);
+  const errorReporter = createErrorReporter({
+    store: errorReportStore,
+    clock,
+    onReported: (kind, route) => prometheus.observeErrorReported(kind, route),
+    onStoreFailure: () => prometheus.observeErrorReportUnsaved(),
+  });
+  /**
+   * A failure in background work (a job handler that threw, a loop's tick): reported once, and with
+   * tracing on, a span of its own carrying the exception event.
+   */
+  const reportWorkerFailure = (
+    err: unknown,
+    task: string,
+    ids: { jobId?: string; runId?: string; orgId?: string } = {},
+    ownSpan = true,
+  ) => {
+    counters.internalErrors++;
+    const report = errorReporter.report(err, { kind: 'job', route: task, ...ids });
+    if (report && tracing && ownSpan) {
+      tracing.recordException(`airmy.job ${task}`, report.facts, {
+        'airmy.job.kind': task,
+        ...(ids.jobId && { 'airmy.job.id': ids.jobId }),
+        ...(ids.runId && { 'airmy.run.id': ids.runId }),
+      });
+    }
+    return report;
+  };
+  /** the queue's onError: a handler that threw (each attempt), a give-up that threw, a failed claim */
+  const onJobError = (err: unknown, job: JobRow) =>
+    void reportWorkerFailure(err, job.kind ?? 'queue.claim', {
+      jobId: job.kind ? job.id : undefined,
+      runId: job.kind === 'run' ? job.ref_id : undefined,
+    });
+  /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
+  const metricsWriter = createMetricsWriter({
+    db,
+    clock,
+    onError: (err) => void reportWorkerFailure(err, 'metrics.write'),
+  });
   /** every outbound request made on a user's behalf (connectors, webhooks) goes through this */
   const egress: Egress = overrides.egress ?? createEgress({ allow: config.egressAllow });
   /** seals secrets at rest: connector credentials, webhook secrets, stored idempotent answers */
@@ -129,6 +164,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     concurrency: config.workerConcurrency,
     except: [COMPLETION_WEBHOOK_JOB],
+    onError: onJobError,
   });
   const webhookQueue = createDbQueue({
     db,
@@ -136,6 +172,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     concurrency: WEBHOOK_POOL_SIZE,
     only: [COMPLETION_WEBHOOK_JOB],
+    onError: onJobError,
   });
   const runStore = createRunStore(db);
   const webhookEgress = config.allowPrivateWebhooks
@@ -169,10 +206,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   // A step run's end advances its pipeline: the engine is built after the run service it uses.
   let pipelineEngine: PipelineEngine | undefined;
   const runtimeLog = (log: (d: DeploymentService) => Promise<void>) => {
-    if (deployments)
-      log(deployments).catch(() => {
-        counters.internalErrors++;
-      });
+    if (deployments) log(deployments).catch((err) => void reportWorkerFailure(err, 'deployments.runtime_log'));
   };
   // Connectors resolve a run's tools (built-ins, http endpoints, MCP servers) when it starts.
   const connectors = createConnectorService({
@@ -216,6 +250,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.runsFinished(trx, runs);
     },
     tracing,
+    onUnexpectedError: (err, run, jobId) =>
+      // the exception event goes on the run's own span (run-executor.ts)
+      reportWorkerFailure(err, 'run', { jobId, runId: run.id, orgId: run.org_id }, false)?.facts ?? null,
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -223,9 +260,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     store: runStore,
     executor,
     clock,
-    onError: () => {
-      counters.internalErrors++;
-    },
+    onError: (err) => void reportWorkerFailure(err, 'runs.queue_expiry'),
   });
   const agents = createAgentService({
     store: createAgentStore(db.kysely),
@@ -304,9 +339,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.pipelineRunFinished(trx, row);
     },
     onTerminal: (row) => completionWebhooks.committed(row),
-    onError: () => {
-      counters.internalErrors++;
-    },
+    onError: (err, pipelineRunId) => void reportWorkerFailure(err, 'pipeline.advance', { runId: pipelineRunId }),
   });
   pipelineEngine = engine;
   const pipelines = createPipelineService({
@@ -372,9 +405,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     intervalMs: config.alertIntervalS * 1000,
-    onError: () => {
-      counters.internalErrors++;
-    },
+    onError: (err) => void reportWorkerFailure(err, 'alerts.evaluate'),
   });
   const allServices = {
     ...services,
@@ -400,6 +431,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     metricsWriter,
     prometheus,
     tracing,
+    errorReporter,
+    errorReports: errorReportStore,
     alertEvaluator,
     queueExpiry,
     egress,
@@ -435,9 +468,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       alertEvaluator.start();
       await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
-      void engine.recover().catch(() => {
-        counters.internalErrors++;
-      });
+      void engine.recover().catch((err) => void reportWorkerFailure(err, 'pipeline.recover'));
     },
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
@@ -447,6 +478,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     },
     async close() {
       await metricsWriter.close();
+      // reports the database refused while it was down get a last chance
+      await errorReporter.close();
       // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
       await tracing?.shutdown();
       await bus.close();

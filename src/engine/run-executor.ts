@@ -54,7 +54,7 @@ import { createGroupCommit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { startRunTrace } from '../observability/run-trace.ts';
-import type { Tracing } from '../observability/tracing.ts';
+import type { ExceptionFacts, Tracing } from '../observability/tracing.ts';
 import {
   type RunEvent,
   type RunEventType,
@@ -91,6 +91,12 @@ export interface RunExecutorDeps {
   onFinishBatch?: (trx: Parameters<RunStore['finish']>[0], runs: RunRow[]) => Promise<void>;
   /** OpenTelemetry (null: off): spans for the run, its queue wait, model and tool calls */
   tracing?: Tracing | null;
+  /**
+   * A run failed by something that is not the model's or a tool's known failure (`run_error`): a
+   * bug, reported (src/error-reports/). Returns the redacted facts for the run span's exception
+   * event, or null when this error was reported already.
+   */
+  onUnexpectedError?: (err: unknown, run: RunRow, jobId: string) => ExceptionFacts | null;
 }
 
 /** What a group transaction's units stage for its one final write (see `commits`). */
@@ -145,6 +151,7 @@ export function createRunExecutor({
   onFinished,
   onFinishBatch,
   tracing,
+  onUnexpectedError,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
   const primed = new Map<string, Primed>();
@@ -487,10 +494,14 @@ export function createRunExecutor({
           buffered,
         );
       } else {
-        const error =
-          err instanceof ModelError || err instanceof ToolsUnavailable
-            ? { code: err.code, message: err.message }
-            : { code: 'run_error', message: 'The run failed unexpectedly' };
+        const known = err instanceof ModelError || err instanceof ToolsUnavailable;
+        if (!known) {
+          const facts = onUnexpectedError?.(err, run, job.id);
+          if (facts) spans?.exception(facts);
+        }
+        const error = known
+          ? { code: err.code, message: err.message }
+          : { code: 'run_error', message: 'The run failed unexpectedly' };
         await end(
           'failed',
           { latency_ms: latency, error: JSON.stringify(error), ...toolRecord.fields() },

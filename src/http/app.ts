@@ -7,7 +7,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type RouteOptions,
+} from 'fastify';
 import { installAudit } from '../audit/hook.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { enableLinearRegexpFallback } from '../infra/regexp-engine.ts';
@@ -15,7 +20,7 @@ import { lazyChildLogger } from '../observability/request-logger.ts';
 import type { Resources } from '../resources.ts';
 import { runIdempotencyResolver } from '../runs/idempotency.ts';
 import { clientErrorHandler } from './client-error.ts';
-import { installErrorHandler, sendError } from './error-handler.ts';
+import { installErrorHandler, isReportedStatus, sendError } from './error-handler.ts';
 import { installGateway } from './gateway.ts';
 import { installIdempotency } from './idempotency/hook.ts';
 import { installLifecycle } from './lifecycle/hook.ts';
@@ -183,10 +188,42 @@ export async function buildApp(
     done(null, payload);
   });
 
+  // Errors reported automatically (src/error-reports/), once per request: by the error handler
+  // before it answers, or — a 5xx a route sent itself, never thrown — after the answer here.
+  const reported = new WeakSet<FastifyRequest>();
+  const reportRequest = (request: FastifyRequest, error: unknown, status: number) => {
+    if (reported.has(request)) return undefined;
+    reported.add(request);
+    resources.counters.internalErrors++;
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    const report = resources.errorReporter.report(
+      error,
+      {
+        kind: 'request',
+        route: `${request.method} ${route}`,
+        statusCode: status,
+        requestId: request.id,
+        orgId: request.principal?.orgId,
+        traceId: resources.tracing?.requestTraceId(request),
+      },
+      request.log,
+    );
+    if (!report) return undefined;
+    resources.tracing?.recordRequestException(request, report.facts);
+    return report.stored;
+  };
+  resources.errorReporter.useLog(app.log);
+
   // Request duration by route pattern (bounded label set), not the raw URL; unrouted → "unmatched".
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     resources.prometheus.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (isReportedStatus(reply.statusCode) && !reported.has(request)) {
+      const error = new Error(`answered ${reply.statusCode} without an error`);
+      error.name = 'UnexplainedServerError';
+      error.stack = undefined;
+      void reportRequest(request, error, reply.statusCode);
+    }
     done();
   });
 
@@ -203,7 +240,7 @@ export async function buildApp(
     done();
   });
 
-  installErrorHandler(app, () => resources.counters.internalErrors++);
+  installErrorHandler(app, reportRequest);
   installGateway(app, {
     auth: resources.services.auth,
     limiter: resources.limiter,

@@ -1,8 +1,9 @@
 /**
  * The one place where errors become HTTP. Services throw ApiError (src/errors.ts); Fastify's own
  * errors (validation, body parsing, size, media type) are translated here too, so every error a
- * client ever sees has the same envelope and carries the request id. A 5xx is logged with its
- * request id and counted, and its body says nothing about internals.
+ * client ever sees has the same envelope and carries the request id. An unexpected 5xx is reported
+ * (src/error-reports/: stored under a fingerprint, logged, counted, traced) before it is answered,
+ * and its body says so, names the request id and nothing about internals.
  *
  * Every error answer also says whether a retry can help (`x-should-retry`, the header Stainless
  * SDKs honour): no for the client's own mistakes, yes for contention, rate limits and outages.
@@ -118,24 +119,47 @@ export function errorBody(err: ApiError, requestId: string) {
   };
 }
 
+/**
+ * Which 5xx are errors to report (src/error-reports/): every unexpected one — anything that is not
+ * an ApiError (a bug: answered 500 `internal_error`), and an ApiError of 5xx status other than 503.
+ * A 503 is deliberate: the server draining for a restart, shedding load, a dependency it says is
+ * down, each answered with Retry-After; reporting those would bury the bugs in a restart's noise.
+ */
+export const isReportedStatus = (status: number) => status >= 500 && status !== 503;
+
+/** The message of a reported 5xx: it says so, and names the id to quote (the reference: "Reported automatically"). */
+export const reportedMessage = (requestId: string, message = 'Something went wrong on our end.') =>
+  `${message} Reported automatically as ${requestId}.`;
+
+/**
+ * `onReportedError`: an unexpected error is about to be answered (see isReportedStatus); the answer
+ * waits for the promise it returns (the report being stored), which must never reject.
+ */
 export function installErrorHandler(
   app: FastifyInstance,
-  onInternalError: (request: FastifyRequest) => void,
+  onReportedError: (request: FastifyRequest, error: unknown, status: number) => Promise<void> | undefined,
 ) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
-    if (apiError) {
+    if (apiError && !isReportedStatus(apiError.status)) {
       request.log.warn({ code: apiError.code, status: apiError.status }, apiError.message);
       return sendError(reply, apiError, request.id);
     }
-    request.log.error({ err: error }, 'internal error');
-    onInternalError(request);
-    const internal = new ApiError(
-      500,
-      ErrorTypes.api,
-      'internal_error',
-      'Something went wrong on our end. It has been reported.',
-    );
-    return sendError(reply, internal, request.id);
+    // logged by the reporter, redacted, with its fingerprint
+    const answer = apiError
+      ? new ApiError(
+          apiError.status,
+          apiError.type,
+          apiError.code,
+          reportedMessage(request.id, apiError.message),
+          {
+            param: apiError.param,
+            headers: apiError.headers,
+          },
+        )
+      : new ApiError(500, ErrorTypes.api, 'internal_error', reportedMessage(request.id));
+    const stored = onReportedError(request, error, answer.status);
+    if (!stored) return sendError(reply, answer, request.id);
+    return stored.then(() => sendError(reply, answer, request.id));
   });
 }

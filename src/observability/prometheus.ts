@@ -77,6 +77,19 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     help: 'Span batches the OpenTelemetry exporter failed to deliver to the collector (spans dropped)',
     registers: [registry],
   });
+  // route: a route pattern with its method, or a job kind / background task: bounded by the code,
+  // never a raw URL or a fingerprint (those are in `airmy errors`)
+  const errorsReported = new Counter({
+    name: 'airmy_errors_reported_total',
+    help: 'Errors reported automatically (unexpected 5xx answers, worker failures) by kind and route or job kind',
+    labelNames: ['kind', 'route'] as const,
+    registers: [registry],
+  });
+  const errorReportsUnsaved = new Counter({
+    name: 'airmy_error_reports_unsaved_total',
+    help: 'Error report writes the database refused (kept in memory and retried; see airmy errors)',
+    registers: [registry],
+  });
   new Gauge({
     name: 'airmy_queue_depth',
     help: 'Jobs in the durable queue by kind and state (queued: waiting for a worker; running: claimed)',
@@ -126,6 +139,12 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     },
     observeOtelExportFailure() {
       otelExportFailures.inc();
+    },
+    observeErrorReported(kind: string, route: string) {
+      errorsReported.inc({ kind, route });
+    },
+    observeErrorReportUnsaved() {
+      errorReportsUnsaved.inc();
     },
   };
 }

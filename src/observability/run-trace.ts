@@ -12,7 +12,7 @@
 import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ToolCallInfo, ToolResultInfo } from '../engine/providers/types.ts';
 import type { RunRow } from '../infra/db/schema.ts';
-import type { Tracing } from './tracing.ts';
+import { asException, type ExceptionFacts, type Tracing } from './tracing.ts';
 
 /** `openai/gpt-4o` → provider `openai`, model `gpt-4o` (a model id without a provider: both the id). */
 function splitModel(model: string): { system: string; name: string } {
@@ -119,6 +119,11 @@ export function startRunTrace(tracing: Tracing, run: RunRow, startedAt: number, 
         runSpan.setAttribute('error.type', errorCode);
         runSpan.setStatus({ code: SpanStatusCode.ERROR });
       }
+    },
+    /** An unexpected failure (reported, src/error-reports/): an exception event on the run's span. */
+    exception(facts: ExceptionFacts) {
+      runSpan.recordException(asException(facts));
+      runSpan.setStatus({ code: SpanStatusCode.ERROR, message: facts.name });
     },
     /** After the run's last write; idempotent. */
     ended() {

@@ -179,6 +179,26 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
         done();
       });
     },
+    /** The trace id of a request's span (its error report names it). */
+    requestTraceId: (request: FastifyRequest): string | undefined =>
+      requests.get(request)?.span.spanContext().traceId,
+    /**
+     * A reported error (src/error-reports/) as an exception event on the request's span, which
+     * ends with error status: `exception.type`, `.message`, `.stacktrace`, already redacted.
+     */
+    recordRequestException(request: FastifyRequest, facts: ExceptionFacts) {
+      const entry = requests.get(request);
+      if (!entry) return;
+      entry.span.recordException(asException(facts));
+      entry.span.setStatus({ code: SpanStatusCode.ERROR, message: facts.name });
+    },
+    /** A worker failure outside a run: a span of its own (`name`) carrying the exception event. */
+    recordException(name: string, facts: ExceptionFacts, attributes: Record<string, string> = {}) {
+      const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, ROOT_CONTEXT);
+      span.recordException(asException(facts));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.name });
+      span.end();
+    },
     /** `fn`, run outside any request's context (a job picked up by a worker loop a request woke). */
     detach<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
       return (...args) => active.exit(() => fn(...args));
@@ -199,6 +219,19 @@ export function createTracing(config: OtelConfig, options: TracingOptions = {}) 
   };
 }
 export type Tracing = ReturnType<typeof createTracing>;
+
+/** A reported error's redacted name, message and stack (src/error-reports/fingerprint.ts). */
+export interface ExceptionFacts {
+  name: string;
+  message: string;
+  stack: string | null;
+}
+
+export const asException = (facts: ExceptionFacts) => ({
+  name: facts.name,
+  message: facts.message,
+  ...(facts.stack ? { stack: facts.stack } : {}),
+});
 
 /**
  * Job handlers that never run in a request's context: a worker loop woken by a request (an inline

@@ -374,6 +374,30 @@ export interface AuditHeadRow {
   updated_at: number;
 }
 
+/**
+ * One fingerprint's errors (src/error-reports/): counted, first and last seen, with the latest
+ * example's ids, message and stack (redacted). Operators only: never served to tenants.
+ */
+export interface ErrorReportRow {
+  fingerprint: string;
+  /** `request`: a 5xx answer; `job`: a worker failure */
+  kind: 'request' | 'job';
+  /** the route pattern (`GET /v2/runs/:id`) or the job kind / background task */
+  route: string;
+  error_name: string;
+  message: string;
+  stack: string | null;
+  status_code: number | null;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  request_id: string | null;
+  run_id: string | null;
+  job_id: string | null;
+  org_id: string | null;
+  trace_id: string | null;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   api_keys: ApiKeyRow;
@@ -401,6 +425,7 @@ export interface Database {
   completion_webhook_deliveries: CompletionWebhookDeliveryRow;
   audit_logs: AuditLogRow;
   audit_heads: AuditHeadRow;
+  error_reports: ErrorReportRow;
 }
 
 export interface PipelineScheduleRow {

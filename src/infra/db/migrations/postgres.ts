@@ -279,4 +279,20 @@ ALTER TABLE runs ADD COLUMN trace_context TEXT;
 ALTER TABLE pipeline_runs ADD COLUMN trace_context TEXT;
 `,
   },
+  {
+    id: 17,
+    name: 'error_reports',
+    // Errors reported automatically (src/error-reports/): one row per fingerprint, upserted in one
+    // statement by every unexpected 5xx and unhandled worker failure; the operator's view
+    // (`airmy errors`), never served to tenants. The example (ids, message, stack) is the latest.
+    sql: `
+CREATE TABLE error_reports (
+  fingerprint TEXT COLLATE "C" PRIMARY KEY, kind TEXT NOT NULL, route TEXT NOT NULL, error_name TEXT NOT NULL,
+  message TEXT NOT NULL, stack TEXT, status_code INTEGER, count BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+  request_id TEXT, run_id TEXT, job_id TEXT, org_id TEXT, trace_id TEXT
+);
+CREATE INDEX error_reports_last_seen ON error_reports (last_seen);
+`,
+  },
 ];
