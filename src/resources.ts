@@ -25,10 +25,10 @@ import { createConnectorStore } from './connectors/store.ts';
 import type { ToolResolver } from './connectors/tool.ts';
 import { createDeploymentService, type DeploymentService } from './deployments/service.ts';
 import { createDeploymentStore } from './deployments/store.ts';
-import { createErrorReporter } from './error-reports/reporter.ts';
-import { createErrorReportStore } from './error-reports/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
+import { createErrorReporter } from './error-reports/reporter.ts';
+import { createErrorReportStore } from './error-reports/store.ts';
 import { createGuardrailService } from './guardrails/service.ts';
 import { createGuardrailPolicyStore } from './guardrails/store.ts';
 import { createIdempotencyStore } from './http/idempotency/store.ts';
@@ -206,7 +206,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   // A step run's end advances its pipeline: the engine is built after the run service it uses.
   let pipelineEngine: PipelineEngine | undefined;
   const runtimeLog = (log: (d: DeploymentService) => Promise<void>) => {
-    if (deployments) log(deployments).catch((err) => void reportWorkerFailure(err, 'deployments.runtime_log'));
+    if (deployments)
+      log(deployments).catch((err) => void reportWorkerFailure(err, 'deployments.runtime_log'));
   };
   // Connectors resolve a run's tools (built-ins, http endpoints, MCP servers) when it starts.
   const connectors = createConnectorService({
@@ -339,7 +340,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.pipelineRunFinished(trx, row);
     },
     onTerminal: (row) => completionWebhooks.committed(row),
-    onError: (err, pipelineRunId) => void reportWorkerFailure(err, 'pipeline.advance', { runId: pipelineRunId }),
+    onError: (err, pipelineRunId) =>
+      void reportWorkerFailure(err, 'pipeline.advance', { runId: pipelineRunId }),
   });
   pipelineEngine = engine;
   const pipelines = createPipelineService({

@@ -9,7 +9,7 @@ import { Plans } from '../organizations/plans.ts';
 import type { Resources } from '../resources.ts';
 import { type CliContext, type Command, parse, UsageError, write } from './context.ts';
 
-async function withResources<T>(ctx: CliContext, fn: (r: Resources) => Promise<T>) {
+export async function withResources<T>(ctx: CliContext, fn: (r: Resources) => Promise<T>) {
   const { parseConfig } = await import('../config.ts');
   const { buildResources } = await import('../resources.ts');
   const config = parseConfig(ctx.env);
@@ -21,7 +21,8 @@ async function withResources<T>(ctx: CliContext, fn: (r: Resources) => Promise<T
   }
 }
 
-const dbNote = 'Works on the database directly (AIRMY_DATA_DIR / AIRMY_DATABASE_URL), like the server.';
+export const dbNote =
+  'Works on the database directly (AIRMY_DATA_DIR / AIRMY_DATABASE_URL), like the server.';
 
 export const serve: Command = {
   name: 'serve',

@@ -4,6 +4,7 @@ import { audit } from './audit.ts';
 import { bootstrapCommands } from './bootstrap.ts';
 import type { Command } from './context.ts';
 import { deploymentCommands } from './deployments.ts';
+import { errorsList, errorsShow } from './errors.ts';
 import { keyCommands } from './keys.ts';
 import { login } from './login.ts';
 import { metrics } from './metrics.ts';
@@ -21,7 +22,10 @@ export const clientCommands: Command[] = [
   ...keyCommands,
 ];
 
-export const commands: Command[] = [...clientCommands, ...bootstrapCommands];
+/** server-side commands kept out of bootstrap.ts's list to avoid an import cycle (errors.ts uses it) */
+const operatorCommands: Command[] = [errorsList, errorsShow];
+
+export const commands: Command[] = [...clientCommands, ...bootstrapCommands, ...operatorCommands];
 
 const byName = new Map(commands.map((c) => [c.name, c]));
 
@@ -50,7 +54,7 @@ AIRMY_BASE_URL / AIRMY_CA_FILE; --profile <name> selects a profile):
 ${clientCommands.map(line).join('\n')}
 
 Server and bootstrap commands (on the database directly, reading the server's environment):
-${bootstrapCommands.map(line).join('\n')}
+${[...bootstrapCommands, ...operatorCommands].map(line).join('\n')}
   keys create --org <org_id>  create an organization's first key in the database (and keys list / revoke --org)
   help                   this text
 

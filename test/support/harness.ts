@@ -90,6 +90,8 @@ export interface TestAppOptions {
   trustProxy?: string[];
   /** the API versions the app serves (default: the server's) */
   versions?: BuildAppOptions['versions'];
+  /** test-only routes added after the server's own (a route that fails on purpose) */
+  routes?: (app: FastifyInstance) => void;
 }
 
 export async function createTestApp(target: Target, options: TestAppOptions = {}): Promise<TestApp> {
@@ -135,6 +137,7 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
     trustProxy: options.trustProxy,
     versions: options.versions,
   });
+  options.routes?.(app);
   await app.ready();
   await resources.start();
   return {

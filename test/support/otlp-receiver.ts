@@ -16,6 +16,8 @@ export interface ReceivedSpan {
   endMs: number;
   attributes: Record<string, unknown>;
   status: { code?: number; message?: string };
+  /** span events (an exception: `exception.type`, `exception.message`, `exception.stacktrace`) */
+  events: { name: string; attributes: Record<string, unknown> }[];
   resource: Record<string, unknown>;
 }
 
@@ -100,6 +102,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               endTimeUnixNano: string;
               attributes?: KeyValue[];
               status?: { code?: number; message?: string };
+              events?: { name: string; attributes?: KeyValue[] }[];
             }[];
           }[];
         }[];
@@ -118,6 +121,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               endMs: ms(s.endTimeUnixNano),
               attributes: attrs(s.attributes),
               status: s.status ?? {},
+              events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
               resource,
             });
           }
