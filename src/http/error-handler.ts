@@ -74,7 +74,10 @@ function fromFastify(error: FastifyError): ApiError | null {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return badRequest('invalid_json', 'Body is not valid JSON');
   }
-  if (error instanceof SyntaxError) return badRequest('invalid_json', 'Body is not valid JSON');
+  // the body parser's (it sets the 400); a SyntaxError from anywhere else (JSON.parse of a stored
+  // value) is a bug, answered 500 and reported
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return badRequest('invalid_json', 'Body is not valid JSON');
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return new ApiError(status, ErrorTypes.invalid_request, 'invalid_request', error.message);
