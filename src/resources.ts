@@ -120,10 +120,10 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     err: unknown,
     task: string,
     ids: { jobId?: string; runId?: string; orgId?: string } = {},
-    ownSpan = true,
+    { ownSpan = true, occurrence }: { ownSpan?: boolean; occurrence?: object } = {},
   ) => {
     counters.internalErrors++;
-    const report = errorReporter.report(err, { kind: 'job', route: task, ...ids });
+    const report = errorReporter.report(err, { kind: 'job', route: task, ...ids }, { occurrence });
     if (report && tracing && ownSpan) {
       tracing.recordException(`airmy.job ${task}`, report.facts, {
         'airmy.job.kind': task,
@@ -135,10 +135,12 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   };
   /** the queue's onError: a handler that threw (each attempt), a give-up that threw, a failed claim */
   const onJobError = (err: unknown, job: JobRow) =>
-    void reportWorkerFailure(err, job.kind ?? 'queue.claim', {
-      jobId: job.kind ? job.id : undefined,
-      runId: job.kind === 'run' ? job.ref_id : undefined,
-    });
+    void reportWorkerFailure(
+      err,
+      job.kind ?? 'queue.claim',
+      { jobId: job.kind ? job.id : undefined, runId: job.kind === 'run' ? job.ref_id : undefined },
+      { occurrence: job },
+    );
   /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
   const metricsWriter = createMetricsWriter({
     db,
@@ -253,7 +255,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     tracing,
     onUnexpectedError: (err, run, jobId) =>
       // the exception event goes on the run's own span (run-executor.ts)
-      reportWorkerFailure(err, 'run', { jobId, runId: run.id, orgId: run.org_id }, false)?.facts ?? null,
+      reportWorkerFailure(err, 'run', { jobId, runId: run.id, orgId: run.org_id }, { ownSpan: false })
+        ?.facts ?? null,
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({

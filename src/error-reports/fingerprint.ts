@@ -39,7 +39,8 @@ export function redact(text: string): string {
   return text
     .replace(/\b(sk|st|bs)-airmy-[0-9A-Za-z-]+/g, '$1-airmy-[redacted]')
     .replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi, '$1[redacted]@');
+    // bounded repeats: linear on a long message (each start position tries at most ~300 characters)
+    .replace(/\b([a-z][a-z0-9+.-]{0,15}:\/\/[^:/\s@]{0,64}:)[^@\s/]{1,200}@/gi, '$1[redacted]@');
 }
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
@@ -52,11 +53,11 @@ export function errorFacts(err: unknown): ErrorFacts {
     const name = typeof e.code === 'string' && e.code.length <= 40 ? `${base}[${e.code}]` : base;
     return {
       name: clip(name, 200),
-      message: clip(redact(String(e.message ?? '')), MAX_MESSAGE),
-      stack: typeof e.stack === 'string' ? clip(redact(e.stack), MAX_STACK) : null,
+      message: redact(clip(String(e.message ?? ''), MAX_MESSAGE)),
+      stack: typeof e.stack === 'string' ? redact(clip(e.stack, MAX_STACK)) : null,
     };
   }
-  return { name: typeof err, message: clip(redact(String(err)), MAX_MESSAGE), stack: null };
+  return { name: typeof err, message: redact(clip(String(err), MAX_MESSAGE)), stack: null };
 }
 
 interface Frame {
@@ -69,8 +70,10 @@ const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.+?)(?::\d+)?(?::\d+)?\)?$/;
 function frames(stack: string): Frame[] {
   const out: Frame[] = [];
   for (const line of stack.split('\n')) {
+    // frame lines only, and short ones: the message (maybe long) never meets the pattern
+    if (line.length > 1_000 || !/^\s*at /.test(line)) continue;
     const m = FRAME.exec(line);
-    if (!m || !/^\s*at /.test(line)) continue;
+    if (!m) continue;
     let file = m[2];
     if (file.startsWith('file://')) file = decodeURIComponent(file.slice('file://'.length));
     out.push({ fn: (m[1] ?? '<anonymous>').replace(/^new /, ''), file });

@@ -5,8 +5,10 @@
  * (`airmy_errors_reported_total{kind,route}`) and logged with the fingerprint. Call sites add the
  * OpenTelemetry exception event with the redacted facts `report` returns.
  *
- * - Once: an error object is reported the first time any hook hands it in (error handler, queue
- *   onError, run executor…); later hands return null. Requests are kept once by the HTTP layer.
+ * - Once: a failure is reported the first time any hook hands it in (error handler, queue onError,
+ *   run executor…); later hands return null. A failure is the error object within its occurrence
+ *   (the request, the job attempt) when the caller names one: the same object thrown again by
+ *   another request (a cached rejected promise) is another occurrence, counted again.
  * - Never in the way: `report` never throws, and `stored` never rejects. It settles when the row is
  *   committed, or after STORE_WAIT_MS if the database is slow. The error handler waits for it before
  *   answering, so a report is durable once its 500 is sent (a kill -9 right after loses nothing).
@@ -65,7 +67,22 @@ export function createErrorReporter({
   onStoreFailure,
   storeWaitMs = STORE_WAIT_MS,
 }: ErrorReporterDeps) {
-  const seen = new WeakSet<object>();
+  // error → true (reported, no occurrence named) or the occurrences it was reported in
+  const seen = new WeakMap<object, WeakSet<object> | true>();
+  function firstTime(err: unknown, occurrence: object | undefined): boolean {
+    if (typeof err !== 'object' || err === null) return true;
+    const entry = seen.get(err);
+    if (entry === true) return false;
+    if (!occurrence) {
+      seen.set(err, true);
+      return entry === undefined;
+    }
+    const within = entry ?? new WeakSet<object>();
+    if (within.has(occurrence)) return false;
+    within.add(occurrence);
+    seen.set(err, within);
+    return true;
+  }
   const unsaved = new Map<string, ErrorReportRow>();
   let dropped = 0;
   let log: Log | null = null;
@@ -133,15 +150,16 @@ export function createErrorReporter({
       log = logger;
     },
     /**
-     * Records `err` (null when this error object was reported already). `logTo`: the request's
-     * logger, so the line carries its bindings.
+     * Records `err` (null when this failure was reported already). `occurrence`: the request or job
+     * row it happened in; `logTo`: the request's logger, so the line carries its bindings.
      */
-    report(err: unknown, ctx: ErrorContext, logTo?: Log): Reported | null {
+    report(
+      err: unknown,
+      ctx: ErrorContext,
+      { occurrence, logTo }: { occurrence?: object; logTo?: Log } = {},
+    ): Reported | null {
       try {
-        if (typeof err === 'object' && err !== null) {
-          if (seen.has(err)) return null;
-          seen.add(err);
-        }
+        if (!firstTime(err, occurrence)) return null;
         const facts = errorFacts(err);
         const fp = fingerprint(ctx.kind, ctx.route, facts);
         const now = clock.now();

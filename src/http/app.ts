@@ -206,7 +206,7 @@ export async function buildApp(
         orgId: request.principal?.orgId,
         traceId: resources.tracing?.requestTraceId(request),
       },
-      request.log,
+      { occurrence: request, logTo: request.log },
     );
     if (!report) return undefined;
     resources.tracing?.recordRequestException(request, report.facts);
