@@ -36,11 +36,13 @@ export interface ErrorFacts {
  * sessions (their format is in src/auth/secrets.ts), bearer tokens, passwords in URLs.
  */
 export function redact(text: string): string {
-  return text
-    .replace(/\b(sk|st|bs)-airmy-[0-9A-Za-z-]+/g, '$1-airmy-[redacted]')
-    .replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]')
-    // bounded repeats: linear on a long message (each start position tries at most ~300 characters)
-    .replace(/\b([a-z][a-z0-9+.-]{0,15}:\/\/[^:/\s@]{0,64}:)[^@\s/]{1,200}@/gi, '$1[redacted]@');
+  return (
+    text
+      .replace(/\b(sk|st|bs)-airmy-[0-9A-Za-z-]+/g, '$1-airmy-[redacted]')
+      .replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]')
+      // bounded repeats: linear on a long message (each start position tries at most ~300 characters)
+      .replace(/\b([a-z][a-z0-9+.-]{0,15}:\/\/[^:/\s@]{0,64}:)[^@\s/]{1,200}@/gi, '$1[redacted]@')
+  );
 }
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);

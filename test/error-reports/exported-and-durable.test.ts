@@ -170,7 +170,9 @@ forEachDb('a reported 500 survives kill -9 right after the answer', (target) => 
       });
       assert.equal(status, 500);
       const requestId = JSON.parse(body).error.request_id as string;
-      await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r),
+      );
       assert.equal(child.signalCode, 'SIGKILL');
 
       const url = target.name === 'postgres' ? PG_URL : `sqlite:${path.join(dir, 'airmy.db')}`;

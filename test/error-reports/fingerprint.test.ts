@@ -27,7 +27,8 @@ function stackAt(line: number, fn = 'createRun', message = 'boom') {
 }
 const error = (stack: string, name = 'TypeError', message = 'boom') =>
   Object.assign(new Error(message), { name, stack });
-const fp = (err: unknown, route = 'POST /v2/runs', kind = 'request') => fingerprint(kind, route, errorFacts(err));
+const fp = (err: unknown, route = 'POST /v2/runs', kind = 'request') =>
+  fingerprint(kind, route, errorFacts(err));
 
 test('same site: one fingerprint across line moves and variable messages; no line numbers in it', () => {
   const a = error(stackAt(120, 'createRun', 'no run run_01JABCDEFGH12345 (attempt 3)'), 'TypeError', 'x');
@@ -64,7 +65,10 @@ test('no frame in the project: the dependency frames; no stack at all: the norma
     'Socket.emit node:events',
   ]);
   const bare = (message: string) => Object.assign(new Error(message), { stack: undefined });
-  assert.equal(fp(bare("no agent 'ag_01HXYZ12345678' after 3 tries")), fp(bare("no agent 'ag_99' after 12 tries")));
+  assert.equal(
+    fp(bare("no agent 'ag_01HXYZ12345678' after 3 tries")),
+    fp(bare("no agent 'ag_99' after 12 tries")),
+  );
   assert.notEqual(fp(bare('disk full')), fp(bare('disk on fire')));
   assert.equal(fp('a thrown string 42'), fp('a thrown string 43'));
 });
@@ -75,7 +79,10 @@ test('redaction: API keys, session tokens, bearer tokens, URL passwords; bounded
       'db postgres://airmy:hunter2@db.internal:5432/airmy demo sk-airmy-demo-2026',
   );
   assert.doesNotMatch(text, /AAAA|BBBB|abc\.def|hunter2|demo-2026/);
-  assert.match(text, /sk-airmy-\[redacted\].*st-airmy-\[redacted\].*Bearer \[redacted\].*postgres:\/\/airmy:\[redacted\]@db/);
+  assert.match(
+    text,
+    /sk-airmy-\[redacted\].*st-airmy-\[redacted\].*Bearer \[redacted\].*postgres:\/\/airmy:\[redacted\]@db/,
+  );
   const huge = errorFacts(new Error('x'.repeat(10_000)));
   assert.ok(huge.message.length <= 2_001);
 });
@@ -112,7 +119,8 @@ test('the store refusing: never throws, kept in memory merged by fingerprint, wr
     } as never,
     clock: { now: () => 5 },
   });
-  for (let i = 0; i < 10; i++) await reporter.report(new Error(`down ${i}`), { kind: 'job', route: 'run' })?.stored;
+  for (let i = 0; i < 10; i++)
+    await reporter.report(new Error(`down ${i}`), { kind: 'job', route: 'run' })?.stored;
   assert.deepEqual(reporter.stats(), { unsaved: 1, dropped: 0 });
   down = false;
   await reporter.flush();
