@@ -134,13 +134,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     return report;
   };
   /** the queue's onError: a handler that threw (each attempt), a give-up that threw, a failed claim */
-  const onJobError = (err: unknown, job: JobRow) =>
-    void reportWorkerFailure(
+  const onJobError = (err: unknown, job: JobRow, info?: { stopping: boolean }) => {
+    // a handler aborted by a graceful stop is not a failure (the job runs again at the next start)
+    if (info?.stopping) return;
+    reportWorkerFailure(
       err,
       job.kind ?? 'queue.claim',
       { jobId: job.kind ? job.id : undefined, runId: job.kind === 'run' ? job.ref_id : undefined },
       { occurrence: job },
     );
+  };
   /** per-minute metrics rollups, written as runs and pipeline runs finish (src/metrics/) */
   const metricsWriter = createMetricsWriter({
     db,

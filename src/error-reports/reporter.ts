@@ -121,9 +121,11 @@ export function createErrorReporter({
         if (first && unsaved.size > 0) void flush();
       },
       (err: unknown) => {
+        // one warn line per fingerprint entering memory, not one per occurrence of a storm
+        const known = unsaved.has(row.fingerprint);
         keep(row);
         onStoreFailure?.();
-        if (first)
+        if (first && !known)
           log?.warn(
             { fingerprint: row.fingerprint, err: { message: errorFacts(err).message } },
             'error report kept in memory: the database refused it (retried every 5 s)',

@@ -73,7 +73,11 @@ export interface QueueOptions {
   clock: Clock;
   concurrency: number;
   pollMs?: number;
-  onError?: (err: unknown, job: JobRow) => void;
+  /**
+   * A handler that threw (each attempt), a give-up that threw, a failed claim (`{id: 'claim'}`).
+   * `stopping`: the handler was aborted by `stop` past the grace period (expected, not a bug).
+   */
+  onError?: (err: unknown, job: JobRow, info?: { stopping: boolean }) => void;
   /** Claim (and recover) only jobs of these kinds: a pool of their own (webhook deliveries). */
   only?: readonly string[];
   /** Never claim (nor recover) jobs of these kinds: another pool runs them. */
@@ -201,7 +205,7 @@ export function createDbQueue({
         if (!handler) throw new Error(`no handler for job kind '${job.kind}'`);
         await handler(job, abort.signal);
       } catch (err) {
-        onError?.(err, job);
+        onError?.(err, job, { stopping: abort.signal.aborted });
         await release(job).catch((e) => onError?.(e, job));
       } finally {
         inflight.delete(job.id);
