@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './config-error.ts';
 import { type ProviderConfig, parseProviderEnv } from './engine/providers/index.ts';
+import { type FailurePolicy, parseFailurePolicy } from './infra/limiter/failure-policy.ts';
 
 export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LogLevels)[number];
@@ -19,6 +20,8 @@ export interface Config {
   /** `sqlite:<file>` or `postgres://…` */
   databaseUrl: string;
   redisUrl: string | null;
+  /** AIRMY_LIMITER_FAILURE (default reads:open,writes:closed): what a request gets when Redis cannot rate-limit it */
+  limiterFailure: FailurePolicy;
   tlsCert: string | null;
   tlsKey: string | null;
   trustProxy: readonly string[];
@@ -222,6 +225,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('AIRMY_REDIS_URL: must be redis://… or rediss://…');
   }
+  const limiterFailure = parseFailurePolicy(env.AIRMY_LIMITER_FAILURE);
+  if (typeof limiterFailure === 'string') throw new ConfigError(`AIRMY_LIMITER_FAILURE: ${limiterFailure}`);
   const config: Config = {
     host: env.AIRMY_HOST || '127.0.0.1',
     port: int(env, 'AIRMY_PORT', 8443, 0, 65535),
@@ -229,6 +234,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     dataDir,
     databaseUrl: databaseUrl(env, dataDir),
     redisUrl,
+    limiterFailure: Object.freeze(limiterFailure),
     tlsCert: tlsCert && path.resolve(cwd, tlsCert),
     tlsKey: tlsKey && path.resolve(cwd, tlsKey),
     trustProxy: Object.freeze(trustProxy(env)),

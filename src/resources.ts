@@ -79,15 +79,34 @@ export interface ResourceOverrides {
   tokens?: TokenCounter;
   /** outbound requests (tests inject one with a custom resolver) */
   egress?: Egress;
+  /** where infrastructure warnings go (Redis unreachable); the server passes its pino logger */
+  logger?: InfraLogger;
 }
+
+/** The slice of a pino logger the infrastructure adapters use. */
+export interface InfraLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Without a logger (the CLI, tests): one JSON line on stderr, pino's shape. */
+const stderrLogger: InfraLogger = {
+  warn: (fields, msg) =>
+    process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), ...fields, msg })}\n`),
+  info: () => {},
+};
+
+/** Cluster mode's messages on the bus (besides run, pipeline and deployment events). */
+export const KEY_INVALIDATION_TOPIC = 'auth:keys';
+export const RUN_CANCEL_TOPIC = 'runs:cancel';
+/** Cluster mode: how often an executor re-reads the cancel requests of its runs (bus backstop). */
+const CANCEL_CHECK_MS = 1_000;
 
 export async function buildResources(config: Config, overrides: ResourceOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const ids: IdFactory = createIdFactory(() => clock.now());
   const db: Db = createDb(config.databaseUrl, overrides.db);
   await db.migrate();
-  const bus: Bus = createMemoryBus();
-  const limiter: Limiter = createMemoryLimiter();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
   /** draining / released at shutdown (src/lifecycle.ts, driven by src/server.ts) */
   const lifecycle = createLifecycle();
@@ -106,6 +125,25 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
   });
+  // Cluster mode (AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The module is
+  // imported only then, so the embedded server never loads ioredis (src/infra/redis/adapters.ts).
+  const log = overrides.logger ?? stderrLogger;
+  const redis = config.redisUrl
+    ? await (await import('./infra/redis/adapters.ts'))
+        .createRedisAdapters(config.redisUrl, {
+          policy: config.limiterFailure,
+          onLimiterFailure: (mode) => prometheus.observeLimiterFailure(mode),
+          onPublishFailure: () => prometheus.observeBusPublishFailure(),
+          warn: (fields, message) => log.warn(fields, message),
+          info: (fields, message) => log.info(fields, message),
+        })
+        .catch(async (err) => {
+          await db.close();
+          throw err;
+        })
+    : null;
+  const bus: Bus = redis?.bus ?? createMemoryBus();
+  const limiter: Limiter = redis?.limiter ?? createMemoryLimiter();
   /** OpenTelemetry traces (src/observability/tracing.ts); null, and no hook anywhere, when off */
   const tracing = config.otel
     ? createTracing(config.otel, { onExportFailure: () => prometheus.observeOtelExportFailure() })
@@ -191,6 +229,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     audit,
+    bus,
   });
   const executor = createRunExecutor({
     db,
@@ -216,6 +255,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.runsFinished(trx, runs);
     },
     tracing,
+    // cluster mode: a cancel whose bus message was lost still stops the run within a second
+    cancelCheckMs: redis ? CANCEL_CHECK_MS : undefined,
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -236,6 +277,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     checkGuardrails: guardrails.check,
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
+    bus,
   });
   const auth = createAuthService({
     keys: stores.apiKeys,
@@ -245,13 +287,18 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     demo: config.demo,
   });
+  // A revoked or rotated key is refused on every node within the bus's latency, not the cache's 5 s.
+  bus.subscribe(KEY_INVALIDATION_TOPIC, (m) => auth.invalidate((m as { key_id: string }).key_id));
+  // A cancel through any node reaches the process executing the run (runs/service.ts publishes it).
+  bus.subscribe(RUN_CANCEL_TOPIC, (m) => void executor.cancel((m as { run_id: string }).run_id));
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
     apiKeys: createApiKeyService({
       store: stores.apiKeys,
       ids,
       clock,
-      onInvalidate: (keyId) => auth.invalidate(keyId),
+      // every process forgets the key (the bus delivers here at once, elsewhere within milliseconds)
+      onInvalidate: (keyId) => bus.publish(KEY_INVALIDATION_TOPIC, { key_id: keyId }),
       audit,
     }),
     auth,
@@ -395,6 +442,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     bus,
     limiter,
+    /** cluster mode's Redis connections (null embedded): `ping()` for readiness */
+    redis,
     counters,
     lifecycle,
     metricsWriter,
@@ -450,6 +499,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
       await tracing?.shutdown();
       await bus.close();
+      await redis?.close();
       await db.close();
     },
   };

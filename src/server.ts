@@ -31,7 +31,7 @@ export async function startServer(config: Config) {
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
   });
-  const resources = await buildResources(config);
+  const resources = await buildResources(config, { logger });
   const app = await buildApp(resources, {
     logger,
     https: { key: tls.key, cert: tls.cert },

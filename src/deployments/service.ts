@@ -388,8 +388,9 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   /** Which deployment serves a run (see DeploymentResolver). */
   // What serves an environment is read on every run: kept in memory, invalidated after each
-  // activation or rollback commits (other processes see a change within the TTL).
+  // activation or rollback commits (on every process, through the bus; the TTL bounds a lost message).
   const serving = createReadCache<{ id: string; config: DeploymentConfig } | null>({
+    shared: { bus, topic: 'cache:deployments-serving' },
     ttlMs: 1_000,
     max: 10_000,
     now: () => clock.now(),

@@ -91,6 +91,12 @@ export interface RunExecutorDeps {
   onFinishBatch?: (trx: Parameters<RunStore['finish']>[0], runs: RunRow[]) => Promise<void>;
   /** OpenTelemetry (null: off): spans for the run, its queue wait, model and tool calls */
   tracing?: Tracing | null;
+  /**
+   * Cluster mode: how often runs executing here re-read their cancel request (runs.cancel_requested_at),
+   * the backstop of a cancel sent over the bus that was lost. Unset (embedded): a cancel always
+   * reaches this process directly.
+   */
+  cancelCheckMs?: number;
 }
 
 /** What a group transaction's units stage for its one final write (see `commits`). */
@@ -145,8 +151,27 @@ export function createRunExecutor({
   onFinished,
   onFinishBatch,
   tracing,
+  cancelCheckMs,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
+  // The cancel backstop: one query per interval for every run executing here, while there are any.
+  let cancelTimer: NodeJS.Timeout | undefined;
+  const checkCancels = async () => {
+    cancelTimer = undefined;
+    if (live.size === 0) return;
+    try {
+      for (const id of await store.cancelRequested([...live.keys()]))
+        live.get(id)?.abort.abort(new CancelReason('cancelled'));
+    } catch {
+      // the database is away: the next tick asks again (a bus cancel still works meanwhile)
+    }
+    watchCancels();
+  };
+  const watchCancels = () => {
+    if (cancelCheckMs === undefined || cancelTimer !== undefined || live.size === 0) return;
+    cancelTimer = setTimeout(() => void checkCancels(), cancelCheckMs);
+    cancelTimer.unref();
+  };
   const primed = new Map<string, Primed>();
   // A unit's unconditional inserts are staged in its batch and written by `end` as one multi-row
   // statement per table (runs before their events); conditional updates run in the unit itself.
@@ -302,6 +327,7 @@ export function createRunExecutor({
     };
     const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked, committing };
     live.set(run.id, state);
+    watchCancels();
     const markOrStop = async () => {
       if (!(await mark())) state.abort.abort(new CancelReason('ended elsewhere'));
     };

@@ -324,12 +324,19 @@ export function createRunService({
         throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
       const watcher = terminalWatcher(id);
       // a queued run may already be executing here, not yet marked running (run-executor.ts)
+      // A running run may execute in another process (cluster mode): the signal goes over the bus
+      // to whichever executes it (resources.ts subscribes every executor), and is stored for the
+      // executor's database check in case the message is lost (Redis pub/sub is at-most-once).
+      const cancelRunning = async () => {
+        if (executor.cancel(id)) return;
+        await store.requestCancel(id, clock.now());
+        bus.publish('runs:cancel', { run_id: id });
+      };
       if (row.status === 'queued' && !executor.cancel(id)) {
         const seq = (await store.lastSeq(id)) + 1;
-        if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) executor.cancel(id);
+        if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) await cancelRunning();
       } else if (row.status !== 'queued') {
-        executor.cancel(id);
-        bus.publish('runs:cancel', { run_id: id });
+        await cancelRunning();
       }
       await watcher.wait(waitMs);
       const after = await mustGet(orgId, id);

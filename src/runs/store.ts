@@ -77,6 +77,27 @@ export function createRunStore(db: Db) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    /** Records a cancel asked of a live run (the executor's backstop, engine/run-executor.ts). */
+    async requestCancel(id: string, at: number) {
+      await db.kysely
+        .updateTable('runs')
+        .set({ cancel_requested_at: at })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .where('cancel_requested_at', 'is', null)
+        .execute();
+    },
+    /** Of `ids`, those a cancel was asked of (one query for every run this process executes). */
+    async cancelRequested(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await db.kysely
+        .selectFrom('runs')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('cancel_requested_at', 'is not', null)
+        .execute();
+      return rows.map((r) => r.id);
+    },
     /** Moves a run to a terminal state only from one of `from`; false if it was already elsewhere. */
     async finish(trx: Kysely<Database>, id: string, from: string[], fields: Partial<RunRow>) {
       const r = await trx

@@ -143,6 +143,8 @@ export interface RunRow {
   webhook?: string | null;
   /** W3C `traceparent` of the request (or pipeline trigger) that created the run (migration 16) */
   trace_context?: string | null;
+  /** when a cancel was asked of a running run (migration 23): the executor's database backstop */
+  cancel_requested_at?: number | null;
 }
 
 export interface RunEventRow {

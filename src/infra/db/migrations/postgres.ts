@@ -279,4 +279,14 @@ ALTER TABLE runs ADD COLUMN trace_context TEXT;
 ALTER TABLE pipeline_runs ADD COLUMN trace_context TEXT;
 `,
   },
+  {
+    id: 23,
+    name: 'run_cancel_requested',
+    // Cluster mode: a cancel through one node of a run executing on another is sent over the bus
+    // and also stored here; the executor re-reads it every second, so a lost bus message delays a
+    // cancel by at most that (engine/run-executor.ts, CANCEL_CHECK_MS). Null: no cancel asked.
+    sql: `
+ALTER TABLE runs ADD COLUMN cancel_requested_at BIGINT;
+`,
+  },
 ];
