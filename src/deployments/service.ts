@@ -591,8 +591,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       const events = (await store.logsAfter(id, afterSeq)).map(toEvent);
       return { events, status: row.status };
     },
-    subscribe: (id: string, listener: (e: DeploymentEvent) => void) =>
-      bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent)),
+    subscribe: (id: string, listener: (e: DeploymentEvent) => void, onResync?: () => void) =>
+      bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent), onResync),
 
     handle,
     /** The queue gave up on a deployment's job (its handler kept failing): the deployment fails. */

@@ -109,7 +109,8 @@ export function resumeFrom(request: FastifyRequest): number {
 
 /** Where a followed stream's events come from (run events, pipeline events, deployment logs). */
 export interface EventSource<E extends SseEvent> {
-  subscribe(listener: (e: E) => void): () => void;
+  /** `onResync`: live events may have been lost (the bus reconnected): re-read from `replay` */
+  subscribe(listener: (e: E) => void, onResync?: () => void): () => void;
   /** stored events after `afterSeq`; `done`: nothing more will follow once they are sent */
   replay(afterSeq: number): Promise<{ events: E[]; done: boolean }>;
   /** an event after which the stream ends */
@@ -205,11 +206,17 @@ export async function followEvents<E extends SseEvent>(
       stream.error('internal_error', 'The event stream failed');
     }
   };
-  const unsubscribe = source.subscribe((e) => {
-    if (e.sequence_number <= last || stream.closed) return;
-    held.set(e.sequence_number, e);
-    if (!replaying) drain();
-  });
+  const unsubscribe = source.subscribe(
+    (e) => {
+      if (e.sequence_number <= last || stream.closed) return;
+      held.set(e.sequence_number, e);
+      if (!replaying) drain();
+    },
+    // events lost on the bus (cluster mode): read what was stored meanwhile, the terminal one included
+    () => {
+      if (!replaying && !stream.closed) void refill();
+    },
+  );
   stream.onClose(() => {
     clearTimeout(gapTimer);
     unsubscribe();

@@ -129,10 +129,19 @@ export function createRunService({
     const done = new Promise<RunEvent | null>((r) => {
       resolve = r;
     });
-    const unsubscribe = bus.subscribe(runTopic(runId), (m) => {
-      const e = m as RunEvent;
-      if (isTerminalEvent(e.type)) resolve(e);
-    });
+    const unsubscribe = bus.subscribe(
+      runTopic(runId),
+      (m) => {
+        const e = m as RunEvent;
+        if (isTerminalEvent(e.type)) resolve(e);
+      },
+      // the terminal event may have been lost on the bus (cluster mode): ended already? answer now
+      () =>
+        void store.getById(runId).then(
+          (row) => row && isTerminal(row.status) && resolve(null),
+          () => {},
+        ),
+    );
     return {
       /** `released`: answer now with null (the process is shutting down: src/lifecycle.ts) */
       wait: async (ms: number, released?: AbortSignal) => {
@@ -391,8 +400,8 @@ export function createRunService({
       }
       return { events, terminal: isTerminal(row.status) || events.some((e) => isTerminalEvent(e.type)) };
     },
-    subscribe: (runId: string, listener: (e: RunEvent) => void) =>
-      bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent)),
+    subscribe: (runId: string, listener: (e: RunEvent) => void, onResync?: () => void) =>
+      bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent), onResync),
   };
 }
 export type RunService = ReturnType<typeof createRunService>;

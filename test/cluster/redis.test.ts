@@ -358,4 +358,40 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
     assert.match(metrics.body, /airmy_limiter_failures_total\{policy="closed"\} [1-9]/);
     assert.match(a.output() + b.output(), /redis: .* failed; Redis is unreachable/);
   });
+
+  test('a follower on B whose run ended while Redis was down gets the end once Redis is back (resync)', async () => {
+    try {
+      const id = await slowRunOnA();
+      // B follows the run: its live events can only come from A over Redis
+      const streaming = b.request('GET', `/v2/runs/${id}/events`, { key });
+      await new Promise((r) => setTimeout(r, 300));
+      await redis.stop();
+      // the run ends on A while Redis is down (the database backstop cancels it: writes are closed)
+      await db.query('UPDATE runs SET cancel_requested_at = $1 WHERE id = $2', [Date.now(), id]);
+      await until(
+        async () =>
+          (await a.request('GET', `/v2/runs/${id}`, { key })).json().status === 'cancelled'
+            ? true
+            : undefined,
+        10_000,
+        'the run never ended on A',
+      );
+      await redis.start();
+      const t0 = Date.now();
+      // without the resync the stream would stay open (heartbeats only) until the client gave up
+      const res = await Promise.race([
+        streaming,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the follower on B never got the end')), 15_000).unref(),
+        ),
+      ]);
+      console.log(`# follower on B ended ${Date.now() - t0} ms after Redis came back`);
+      assert.equal(res.status, 200);
+      const types = [...res.body.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+      assert.equal(types.at(-1), 'run.cancelled', res.body);
+      assert.equal(new Set(types).size, types.length, 'each event once');
+    } finally {
+      upstream.setDelay(0);
+    }
+  });
 });

@@ -86,6 +86,25 @@ export function busContract(name: string, make: () => Promise<{ a: Bus; b: Bus; 
       }
     });
 
+    test('no loss, no resync: onResync is not called while the medium stays up', async () => {
+      const { a, b, close } = await make();
+      try {
+        let resyncs = 0;
+        const got: unknown[] = [];
+        b.subscribe(
+          'steady',
+          (m) => got.push(m),
+          () => resyncs++,
+        );
+        await settle();
+        a.publish('steady', 1);
+        await eventually(() => got.length === 1, 'delivered');
+        assert.equal(resyncs, 0);
+      } finally {
+        await close();
+      }
+    });
+
     test('a listener may unsubscribe itself while a message is delivered', async () => {
       const { a, close } = await make();
       try {
@@ -171,7 +190,12 @@ describe('Redis bus', async () => {
     const { a, b, subscriberB, close } = await redisPair(own.url, prefix());
     try {
       const got: unknown[] = [];
-      b.subscribe('t', (m) => got.push(m));
+      let resyncs = 0;
+      b.subscribe(
+        't',
+        (m) => got.push(m),
+        () => resyncs++,
+      );
       await settle();
       a.publish('t', 'before');
       await eventually(() => got.length === 1, 'before the restart');
@@ -190,6 +214,7 @@ describe('Redis bus', async () => {
       );
       assert.equal(got[0], 'before');
       assert.ok(!got.includes('lost'));
+      assert.ok(resyncs >= 1, 'the follower was told to re-read what it may have missed');
     } finally {
       await close();
       await own.stop();
