@@ -37,7 +37,10 @@ import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
 import type { PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
+import { createLeaseSweeper } from './infra/queue/lease-sweeper.ts';
+import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
@@ -122,9 +125,23 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
+  /** this process's worker lease (infra/queue/nodes.ts): job locks name it; registered by start() */
+  const nodes = createNodeRegistry({
+    db,
+    clock,
+    id: ids('job').replace('job_', 'wrk_'),
+    role: 'worker',
+    leaseMs: config.runLeaseMs,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  /** once-per-cluster periodic work (infra/queue/ticks.ts) */
+  const ticks = createTicks(db, clock);
   // completion webhooks run on a pool of their own: a slow receiver never holds a run's slot
   const queue = createDbQueue({
     db,
+    nodes,
     ids,
     clock,
     concurrency: config.workerConcurrency,
@@ -132,6 +149,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   });
   const webhookQueue = createDbQueue({
     db,
+    nodes,
     ids,
     clock,
     concurrency: WEBHOOK_POOL_SIZE,
@@ -372,10 +390,22 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     intervalMs: config.alertIntervalS * 1000,
+    claimTick: ticks.claim,
     onError: () => {
       counters.internalErrors++;
     },
   });
+  const leaseSweeper = createLeaseSweeper({
+    nodes,
+    ticks,
+    queues: [queue, webhookQueue],
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  /** what /readyz checks besides the database (cluster mode adds Redis) */
+  const readiness: { name: string; check: () => Promise<void> }[] = [];
+  let workerStarted = false;
   const allServices = {
     ...services,
     deployments,
@@ -406,14 +436,26 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     models,
     queue,
     webhookQueue,
+    nodes,
+    ticks,
+    leaseSweeper,
+    readiness,
     completionWebhooks,
     executor,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
-    /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
-    async start() {
+    /**
+     * Starts background work: the run workers (and the tokenizer, so the first run does not pay
+     * it). `worker: false` (`airmy serve --no-worker`): an API-only node executes nothing; its runs
+     * are stored queued and the workers take them.
+     */
+    async start(options: { worker?: boolean } = {}) {
+      if (options.worker === false) return;
+      workerStarted = true;
       await models.warmUp();
+      // the lease first: recovery must know this node is alive before its pools lock anything
+      await leaseSweeper.start();
       await queue.start(
         detachedFromRequests(tracing, {
           run: (job, signal) => executor.handle(job, signal),
@@ -444,6 +486,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await alertEvaluator.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
+      if (workerStarted) await leaseSweeper.stop();
     },
     async close() {
       await metricsWriter.close();
@@ -453,7 +496,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await db.close();
     },
   };
-  if (config.demo) await seedDemo(resources);
+  // Several nodes starting at once seed concurrently: one of them wins each insert, the others see
+  // a unique violation, and seeding again finds everything in place.
+  if (config.demo) await seedDemo(resources).catch(() => seedDemo(resources));
   return resources;
 }
 export type Resources = Awaited<ReturnType<typeof buildResources>>;
