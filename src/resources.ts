@@ -68,6 +68,9 @@ import {
 import { createCompletionWebhookStore } from './webhooks/store.ts';
 import { createWebhookTargets } from './webhooks/target.ts';
 
+/** Cluster mode: how often run waiters re-read the database besides the bus (runs/service.ts) */
+const BUS_BACKSTOP_MS = 1_000;
+
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
 export interface Counters {
@@ -291,6 +294,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
       onQueueDeadline: (at) => queueExpiry.watch(at),
       tracing,
+      backstopMs: config.cluster ? BUS_BACKSTOP_MS : undefined,
     }),
   };
   deployments = createDeploymentService({

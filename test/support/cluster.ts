@@ -39,7 +39,8 @@ export interface ClusterOptions {
   apiWorkers?: boolean;
   /** added to every node's environment (and the CLI's) */
   env?: Record<string, string>;
-  redisUrl?: string;
+  /** null: no Redis at all (embedded mode on a shared Postgres: `airmy serve` nodes only) */
+  redisUrl?: string | null;
   plan?: string;
   /** start the nodes before any CLI call, all at once (migrations race for the advisory lock) */
   coldStart?: boolean;
@@ -47,7 +48,7 @@ export interface ClusterOptions {
 
 export interface Cluster {
   databaseUrl: string;
-  redisUrl: string;
+  redisUrl: string | null;
   /** the environment every node gets */
   env: Record<string, string>;
   apis: ChildServer[];
@@ -115,7 +116,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const dbUrl = new URL(PG_URL);
   dbUrl.pathname = `/${database}`;
   const databaseUrl = dbUrl.toString();
-  const redisUrl = options.redisUrl ?? REDIS_URL;
+  const redisUrl = options.redisUrl === undefined ? REDIS_URL : options.redisUrl;
   const dirs: string[] = [];
   const dir = () => {
     const d = mkdtempSync(path.join(tmpdir(), 'airmy-cluster-'));
@@ -124,7 +125,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   const env: Record<string, string> = {
     AIRMY_DATABASE_URL: databaseUrl,
-    AIRMY_REDIS_URL: redisUrl,
+    ...(redisUrl ? { AIRMY_REDIS_URL: redisUrl } : {}),
     AIRMY_SECRET_KEY: randomBytes(32).toString('hex'),
     AIRMY_SHUTDOWN_GRACE_MS: '10000',
     ...options.env,
