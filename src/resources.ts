@@ -141,23 +141,25 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   });
   /** once-per-cluster periodic work (infra/queue/ticks.ts) */
   const ticks = createTicks(db, clock);
+  // Cluster mode: graphile-worker, loaded only then (embedded start-up never pays for it).
+  const graphile = config.cluster ? await import('./infra/queue/graphile-queue.ts') : null;
+  const graphileSchema = overrides.db?.schema ? `gw_${overrides.db.schema}` : undefined;
+  if (graphile) await graphile.installGraphileSchema(config.databaseUrl, graphileSchema);
+  const makeQueue = (pool: { concurrency: number; only?: string[]; except?: string[] }) =>
+    graphile
+      ? graphile.createGraphileQueue({
+          db,
+          connectionString: config.databaseUrl,
+          schema: graphileSchema,
+          nodes,
+          clock,
+          keyedKinds: ['run', 'deployment', SCHEDULE_JOB],
+          ...pool,
+        })
+      : createDbQueue({ db, nodes, ids, clock, ...pool });
   // completion webhooks run on a pool of their own: a slow receiver never holds a run's slot
-  const queue = createDbQueue({
-    db,
-    nodes,
-    ids,
-    clock,
-    concurrency: config.workerConcurrency,
-    except: [COMPLETION_WEBHOOK_JOB],
-  });
-  const webhookQueue = createDbQueue({
-    db,
-    nodes,
-    ids,
-    clock,
-    concurrency: WEBHOOK_POOL_SIZE,
-    only: [COMPLETION_WEBHOOK_JOB],
-  });
+  const queue = makeQueue({ concurrency: config.workerConcurrency, except: [COMPLETION_WEBHOOK_JOB] });
+  const webhookQueue = makeQueue({ concurrency: WEBHOOK_POOL_SIZE, only: [COMPLETION_WEBHOOK_JOB] });
   const runStore = createRunStore(db);
   const webhookEgress = config.allowPrivateWebhooks
     ? createEgress({ allow: config.egressAllow, allowPrivate: true })
@@ -502,7 +504,17 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   };
   // Several nodes starting at once seed concurrently: one of them wins each insert, the others see
   // a unique violation, and seeding again finds everything in place.
-  if (config.demo) await seedDemo(resources).catch(() => seedDemo(resources));
+  if (config.demo) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await seedDemo(resources);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
   return resources;
 }
 export type Resources = Awaited<ReturnType<typeof buildResources>>;

@@ -173,6 +173,8 @@ export interface NodeRow {
   pid: number;
   started_at: number;
   heartbeat_at: number;
+  /** the ids its graphile-worker pools lock jobs under (cluster mode), comma-separated */
+  queues: string;
 }
 
 export interface TickRow {

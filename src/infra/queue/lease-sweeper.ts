@@ -23,8 +23,8 @@ export function createLeaseSweeper({ nodes, ticks, queues, onLost, onError }: Le
 
   async function sweep() {
     const lost = await nodes.sweep();
-    if (lost.length) onLost?.(lost);
-    for (const q of queues) await q.recover();
+    if (lost.length) onLost?.(lost); // node ids and the queue ids they locked jobs under
+    for (const q of queues) await q.recover(lost);
   }
 
   return {

@@ -32,10 +32,15 @@ export interface NodeRegistry {
   readonly id: string;
   readonly leaseMs: number;
   register(): Promise<void>;
-  /** Deletes the rows of lost nodes; returns their ids (their locks are to be freed). */
+  /** Records another id this node locks jobs under (a graphile-worker pool's). */
+  addQueueId(queueId: string): Promise<void>;
+  /**
+   * Deletes the rows of lost nodes; returns every id they locked jobs under (node ids and their
+   * queue ids): those locks are to be freed.
+   */
   sweep(): Promise<string[]>;
-  /** Ids of the nodes holding a live lease (this one included). */
-  alive(): Promise<string[]>;
+  /** Every id live nodes lock jobs under (node ids and queue ids, this node's included). */
+  owners(): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -85,13 +90,15 @@ export function createNodeRegistry({
   const checkable = !machine.includes('/unknown/');
   let timer: NodeJS.Timeout | undefined;
   let registered = false;
+  const queueIds: string[] = [];
 
   async function insert() {
     const now = clock.now();
+    const queues = queueIds.join(',');
     await k
       .insertInto('airmy_nodes')
-      .values({ id, role, machine, pid: process.pid, started_at: now, heartbeat_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .values({ id, role, machine, pid: process.pid, started_at: now, heartbeat_at: now, queues })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now, queues }))
       .execute();
   }
 
@@ -126,31 +133,41 @@ export function createNodeRegistry({
       };
       tick();
     },
+    async addQueueId(queueId) {
+      queueIds.push(queueId);
+      await k
+        .updateTable('airmy_nodes')
+        .set({ queues: queueIds.join(',') })
+        .where('id', '=', id)
+        .execute();
+    },
     async sweep() {
       const now = clock.now();
       const rows = await k
         .selectFrom('airmy_nodes')
-        .select(['id', 'machine', 'pid', 'heartbeat_at'])
+        .select(['id', 'machine', 'pid', 'heartbeat_at', 'queues'])
         .execute();
-      const lost = rows
-        .filter((r) => {
-          if (r.id === id) return false;
-          const here = checkable && r.machine === machine;
-          // another resource set of this very process (tests) is alive, whatever its clock says
-          if (here && Number(r.pid) === process.pid) return false;
-          return r.heartbeat_at < now - leaseMs || (here && pidGone(Number(r.pid)));
-        })
-        .map((r) => r.id);
-      if (lost.length) await k.deleteFrom('airmy_nodes').where('id', 'in', lost).execute();
-      return lost;
+      const lost = rows.filter((r) => {
+        if (r.id === id) return false;
+        const here = checkable && r.machine === machine;
+        // another resource set of this very process (tests) is alive, whatever its clock says
+        if (here && Number(r.pid) === process.pid) return false;
+        return r.heartbeat_at < now - leaseMs || (here && pidGone(Number(r.pid)));
+      });
+      if (lost.length)
+        await k
+          .deleteFrom('airmy_nodes')
+          .where(
+            'id',
+            'in',
+            lost.map((r) => r.id),
+          )
+          .execute();
+      return lost.flatMap((r) => [r.id, ...r.queues.split(',').filter(Boolean)]);
     },
-    async alive() {
-      const rows = await k
-        .selectFrom('airmy_nodes')
-        .select('id')
-        .where('heartbeat_at', '>=', clock.now() - leaseMs)
-        .execute();
-      return rows.map((r) => r.id);
+    async owners() {
+      const rows = await k.selectFrom('airmy_nodes').select(['id', 'queues']).execute();
+      return new Set(rows.flatMap((r) => [r.id, ...r.queues.split(',').filter(Boolean)]));
     },
     async close() {
       registered = false;

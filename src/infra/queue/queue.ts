@@ -67,9 +67,12 @@ export interface Queue {
   start(handlers: Record<string, JobHandler>, giveUps?: Record<string, GiveUp>): Promise<void>;
   /**
    * Frees the locks held by nodes without a live lease (their rows are gone from `airmy_nodes`:
-   * NodeRegistry.sweep), so their jobs run again; returns how many were freed.
+   * NodeRegistry.sweep; `lost`: the owner ids that sweep just struck off), so their jobs run
+   * again; returns how many were freed.
    */
-  recover(): Promise<number>;
+  recover(lost?: readonly string[]): Promise<number>;
+  /** Moves a pending (not running) job of `kind` for `ref_id` to now: its wait is over. */
+  wake(kind: string, refId: string): Promise<void>;
   stop(graceMs: number): Promise<void>;
   depth(): Promise<number>;
   readonly active: number;
@@ -327,6 +330,16 @@ export function createDbQueue({
       const freed = Number(r.numAffectedRows ?? 0);
       if (freed > 0) this.notify();
       return freed;
+    },
+    async wake(kind, refId) {
+      await kysely
+        .updateTable('jobs')
+        .set({ run_at: clock.now() })
+        .where('kind', '=', kind)
+        .where('ref_id', '=', refId)
+        .where('locked_by', 'is', null)
+        .execute();
+      this.notify();
     },
     async start(h, g = {}) {
       handlers = h;

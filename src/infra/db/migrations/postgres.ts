@@ -288,7 +288,7 @@ ALTER TABLE pipeline_runs ADD COLUMN trace_context TEXT;
     sql: `
 CREATE TABLE airmy_nodes (
   id TEXT COLLATE "C" PRIMARY KEY, role TEXT NOT NULL, machine TEXT NOT NULL, pid INTEGER NOT NULL,
-  started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL
+  started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL, queues TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX jobs_locked_by ON jobs (locked_by) WHERE locked_by IS NOT NULL;
 `,
