@@ -69,6 +69,12 @@ const quietLogger = new Logger(() => (level, message) => {
     process.stderr.write(`${JSON.stringify({ level, msg: `graphile-worker: ${message}` })}\n`);
 });
 
+/** A dropped connection (Postgres restarted, backend terminated) is an event, not a crash. */
+function quietPool(pool: pg.Pool, onError: (err: unknown) => void = () => {}) {
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+}
+
 /**
  * Installs or upgrades graphile-worker's schema, once even when several nodes start together (its
  * own migrations may race: an advisory lock makes the nodes take turns, like ours in db.ts).
@@ -79,7 +85,7 @@ export async function installGraphileSchema(connectionString: string, schema?: s
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
     const pool = new pg.Pool({ connectionString, max: 1 });
-    pool.on('error', () => {}); // an idle client dropped: the next query reconnects
+    quietPool(pool);
     try {
       await runMigrations({ pgPool: pool, schema: schemaName(schema), logger: quietLogger });
     } finally {
@@ -197,7 +203,7 @@ export function createGraphileQueue(options: GraphileQueueOptions): Queue {
       for (const [kind, handler] of Object.entries(handlers))
         if (takes(kind)) taskList[kind] = taskFor(kind, handler, giveUps[kind]);
       pool = new pg.Pool({ connectionString, max: Math.min(concurrency, 8) + 2 });
-      pool.on('error', (err) => onError?.(err, { id: 'pool' } as JobRow));
+      quietPool(pool, (err) => onError?.(err, { id: 'pool' } as JobRow));
       const events = new EventEmitter();
       // the pool's id is the owner of its job locks: recorded under this node's lease
       events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) => {
