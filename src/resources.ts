@@ -37,7 +37,10 @@ import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
 import type { PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
+import { createLeaseSweeper } from './infra/queue/lease-sweeper.ts';
+import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
@@ -64,6 +67,9 @@ import {
 } from './webhooks/completion.ts';
 import { createCompletionWebhookStore } from './webhooks/store.ts';
 import { createWebhookTargets } from './webhooks/target.ts';
+
+/** Cluster mode: how often run waiters re-read the database besides the bus (runs/service.ts) */
+const BUS_BACKSTOP_MS = 1_000;
 
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
@@ -125,23 +131,24 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
   });
-  // Cluster mode (AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The module is
-  // imported only then, so the embedded server never loads ioredis (src/infra/redis/adapters.ts).
+  // Cluster mode (Postgres + AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The
+  // module is imported only then, so the embedded server never loads ioredis (infra/redis/adapters.ts).
   const log = overrides.logger ?? stderrLogger;
-  const redis = config.redisUrl
-    ? await (await import('./infra/redis/adapters.ts'))
-        .createRedisAdapters(config.redisUrl, {
-          policy: config.limiterFailure,
-          onLimiterFailure: (mode) => prometheus.observeLimiterFailure(mode),
-          onPublishFailure: () => prometheus.observeBusPublishFailure(),
-          warn: (fields, message) => log.warn(fields, message),
-          info: (fields, message) => log.info(fields, message),
-        })
-        .catch(async (err) => {
-          await db.close();
-          throw err;
-        })
-    : null;
+  const redis =
+    config.cluster && config.redisUrl
+      ? await (await import('./infra/redis/adapters.ts'))
+          .createRedisAdapters(config.redisUrl, {
+            policy: config.limiterFailure,
+            onLimiterFailure: (mode) => prometheus.observeLimiterFailure(mode),
+            onPublishFailure: () => prometheus.observeBusPublishFailure(),
+            warn: (fields, message) => log.warn(fields, message),
+            info: (fields, message) => log.info(fields, message),
+          })
+          .catch(async (err) => {
+            await db.close();
+            throw err;
+          })
+      : null;
   const bus: Bus = redis?.bus ?? createMemoryBus();
   const limiter: Limiter = redis?.limiter ?? createMemoryLimiter();
   /** OpenTelemetry traces (src/observability/tracing.ts); null, and no hook anywhere, when off */
@@ -160,21 +167,38 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
+  /** this process's worker lease (infra/queue/nodes.ts): job locks name it; registered by start() */
+  const nodes = createNodeRegistry({
+    db,
+    clock,
+    id: ids('job').replace('job_', 'wrk_'),
+    role: 'worker',
+    leaseMs: config.runLeaseMs,
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  /** once-per-cluster periodic work (infra/queue/ticks.ts) */
+  const ticks = createTicks(db, clock);
+  // Cluster mode: graphile-worker, loaded only then (embedded start-up never pays for it).
+  const graphile = config.cluster ? await import('./infra/queue/graphile-queue.ts') : null;
+  const graphileSchema = overrides.db?.schema ? `gw_${overrides.db.schema}` : undefined;
+  if (graphile) await graphile.installGraphileSchema(config.databaseUrl, graphileSchema);
+  const makeQueue = (pool: { concurrency: number; only?: string[]; except?: string[] }) =>
+    graphile
+      ? graphile.createGraphileQueue({
+          db,
+          connectionString: config.databaseUrl,
+          schema: graphileSchema,
+          nodes,
+          clock,
+          keyedKinds: ['run', 'deployment', SCHEDULE_JOB],
+          ...pool,
+        })
+      : createDbQueue({ db, nodes, ids, clock, ...pool });
   // completion webhooks run on a pool of their own: a slow receiver never holds a run's slot
-  const queue = createDbQueue({
-    db,
-    ids,
-    clock,
-    concurrency: config.workerConcurrency,
-    except: [COMPLETION_WEBHOOK_JOB],
-  });
-  const webhookQueue = createDbQueue({
-    db,
-    ids,
-    clock,
-    concurrency: WEBHOOK_POOL_SIZE,
-    only: [COMPLETION_WEBHOOK_JOB],
-  });
+  const queue = makeQueue({ concurrency: config.workerConcurrency, except: [COMPLETION_WEBHOOK_JOB] });
+  const webhookQueue = makeQueue({ concurrency: WEBHOOK_POOL_SIZE, only: [COMPLETION_WEBHOOK_JOB] });
   const runStore = createRunStore(db);
   const webhookEgress = config.allowPrivateWebhooks
     ? createEgress({ allow: config.egressAllow, allowPrivate: true })
@@ -320,6 +344,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
       onQueueDeadline: (at) => queueExpiry.watch(at),
       tracing,
+      backstopMs: config.cluster ? BUS_BACKSTOP_MS : undefined,
     }),
   };
   deployments = createDeploymentService({
@@ -419,10 +444,29 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     intervalMs: config.alertIntervalS * 1000,
+    claimTick: ticks.claim,
     onError: () => {
       counters.internalErrors++;
     },
   });
+  const leaseSweeper = createLeaseSweeper({
+    nodes,
+    ticks,
+    queues: [queue, webhookQueue],
+    onError: () => {
+      counters.internalErrors++;
+    },
+  });
+  /** what /readyz checks besides the database (cluster mode adds Redis) */
+  const readiness: { name: string; check: () => Promise<void> }[] = [];
+  if (redis)
+    readiness.push({
+      name: 'redis',
+      check: async () => {
+        if (!(await redis.ping())) throw new Error('Redis unreachable');
+      },
+    });
+  let workerStarted = false;
   const allServices = {
     ...services,
     deployments,
@@ -455,14 +499,26 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     models,
     queue,
     webhookQueue,
+    nodes,
+    ticks,
+    leaseSweeper,
+    readiness,
     completionWebhooks,
     executor,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
-    /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
-    async start() {
+    /**
+     * Starts background work: the run workers (and the tokenizer, so the first run does not pay
+     * it). `worker: false` (`airmy serve --no-worker`): an API-only node executes nothing; its runs
+     * are stored queued and the workers take them.
+     */
+    async start(options: { worker?: boolean } = {}) {
+      if (options.worker === false) return;
+      workerStarted = true;
       await models.warmUp();
+      // the lease first: recovery must know this node is alive before its pools lock anything
+      await leaseSweeper.start();
       await queue.start(
         detachedFromRequests(tracing, {
           run: (job, signal) => executor.handle(job, signal),
@@ -493,6 +549,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await alertEvaluator.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
+      if (workerStarted) await leaseSweeper.stop();
     },
     async close() {
       await metricsWriter.close();
@@ -503,7 +560,19 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await db.close();
     },
   };
-  if (config.demo) await seedDemo(resources);
+  // Several nodes starting at once seed concurrently: one of them wins each insert, the others see
+  // a unique violation, and seeding again finds everything in place.
+  if (config.demo) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await seedDemo(resources);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
   return resources;
 }
 export type Resources = Awaited<ReturnType<typeof buildResources>>;

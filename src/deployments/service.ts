@@ -319,8 +319,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
   }
 
   async function wake(deploymentId: string) {
-    await store.wakeJob(deploymentId, clock.now());
-    queue.notify();
+    await queue.wake('deployment', deploymentId);
   }
 
   async function judgeSmokeRun(dep: DeploymentRow, config: DeploymentConfig, job: JobRow) {

@@ -13,8 +13,11 @@
  * `failed` (`server_shutdown`); one never marked running stays queued for the next start.
  *
  * Crash recovery: a job found for a run that is already `running` means the worker that ran it died
- * mid-call (kill -9, power loss). We do not call the model again — a provider call may have had
- * effects (tool calls, billing) — and fail the run with `worker_lost`; the client can resubmit.
+ * mid-call (kill -9, power loss) — its lease lapsed and its lock was freed (infra/queue/nodes.ts).
+ * We do not call the model again — a provider call may have had effects (tool calls, billing) — and
+ * fail the run with `worker_lost`; the client can resubmit. Every write from `running` names the
+ * attempt it belongs to (runs.attempt, counted by the running mark), so should the "lost" worker
+ * still be alive, its late end is refused: a run is completed once, by one attempt.
  *
  * Output deltas (streamed runs) go out on the bus as they arrive and are persisted in batches
  * (every FLUSH_MS and with the terminal event), so a reconnecting client replays from the database
@@ -229,7 +232,9 @@ export function createRunExecutor({
         staged.finished.push(final);
         return true;
       }
-      const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now });
+      // from `running`: only in the attempt this writer started (a stale worker's write is refused)
+      const attempt = from.length === 1 && from[0] === 'running' ? run.attempt : undefined;
+      const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now }, attempt);
       if (jobId) await queue.complete(trx, jobId);
       else await trx.deleteFrom('jobs').where('ref_id', '=', run.id).execute();
       if (ok) {

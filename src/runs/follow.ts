@@ -20,6 +20,7 @@ export function followRun(
       },
       isLast: (e) => isTerminalEvent(e.type),
       contiguous: true,
+      pollMs: runs.backstopMs,
     },
     afterSeq,
   );

@@ -98,6 +98,13 @@ export interface RunServiceDeps {
   onQueueDeadline?: (at: number) => void;
   /** OpenTelemetry (null: off): a run joins the trace of the request it is created in */
   tracing?: Tracing | null;
+  /**
+   * Cluster mode: how often a waiter (sync caller, SSE follower) re-reads the database besides
+   * listening to the bus. The run may execute on another node and Redis pub/sub is at-most-once:
+   * a lost terminal or event message then costs up to this much latency, never an answer. Absent
+   * (embedded: the bus is in-process and loses nothing): the bus alone.
+   */
+  backstopMs?: number;
 }
 
 export function createRunService({
@@ -116,6 +123,7 @@ export function createRunService({
   resolveWebhook,
   onQueueDeadline,
   tracing,
+  backstopMs,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -149,9 +157,20 @@ export function createRunService({
         const stop = () => resolve(null);
         if (released?.aborted) stop();
         released?.addEventListener('abort', stop, { once: true });
+        // the database backstop (cluster mode): null once the run is terminal, the caller re-reads it
+        const poll =
+          backstopMs === undefined
+            ? undefined
+            : setInterval(() => {
+                store.getById(runId).then(
+                  (r) => r && isTerminal(r.status) && resolve(null),
+                  () => {},
+                );
+              }, backstopMs);
         try {
           return await done;
         } finally {
+          clearInterval(poll);
           clearTimeout(timer);
           released?.removeEventListener('abort', stop);
           unsubscribe();
@@ -400,6 +419,8 @@ export function createRunService({
       }
       return { events, terminal: isTerminal(row.status) || events.some((e) => isTerminalEvent(e.type)) };
     },
+    /** how often followers re-read the database besides the bus (cluster mode; see the deps) */
+    backstopMs,
     subscribe: (runId: string, listener: (e: RunEvent) => void, onResync?: () => void) =>
       bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent), onResync),
   };

@@ -98,14 +98,21 @@ export function createRunStore(db: Db) {
         .execute();
       return rows.map((r) => r.id);
     },
-    /** Moves a run to a terminal state only from one of `from`; false if it was already elsewhere. */
-    async finish(trx: Kysely<Database>, id: string, from: string[], fields: Partial<RunRow>) {
-      const r = await trx
-        .updateTable('runs')
-        .set(fields)
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
+    /**
+     * Moves a run to a terminal state only from one of `from`; false if it was already elsewhere.
+     * `attempt`: only if the run is still in that attempt (markRunning counts them) — the write of
+     * a worker declared lost, whose run was recovered meanwhile, is refused (infra/queue/nodes.ts).
+     */
+    async finish(
+      trx: Kysely<Database>,
+      id: string,
+      from: string[],
+      fields: Partial<RunRow>,
+      attempt?: number,
+    ) {
+      let q = trx.updateTable('runs').set(fields).where('id', '=', id).where('status', 'in', from);
+      if (attempt !== undefined) q = q.where('attempt', '=', attempt);
+      const r = await q.executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     insertEvents: (trx: Kysely<Database>, rows: RunEventRow[]) => insertEvents(trx, rows),

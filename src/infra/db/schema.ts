@@ -166,6 +166,24 @@ export interface JobRow {
   created_at: number;
 }
 
+/** A process holding a worker lease (migration 21, infra/queue/nodes.ts). */
+export interface NodeRow {
+  id: string;
+  role: string;
+  /** where the process runs: boot id + pid namespace (Linux), so a dead pid on the same machine is seen at once */
+  machine: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+  /** the ids its graphile-worker pools lock jobs under (cluster mode), comma-separated */
+  queues: string;
+}
+
+export interface TickRow {
+  name: string;
+  due_at: number;
+}
+
 export interface PipelineRow {
   id: string;
   org_id: string;
@@ -377,6 +395,8 @@ export interface AuditHeadRow {
 }
 
 export interface Database {
+  airmy_nodes: NodeRow;
+  airmy_ticks: TickRow;
   organizations: OrganizationRow;
   api_keys: ApiKeyRow;
   api_key_secrets: ApiKeySecretRow;
