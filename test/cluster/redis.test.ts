@@ -1,48 +1,29 @@
 /**
- * Cluster mode's Redis half, with real processes: two `airmy serve` nodes on one Postgres database
- * and one Redis (a private redis-server on a free port, started and stopped here — never the
- * shared one), started one after the other with no jobs in flight.
+ * Cluster mode's Redis half, with real processes (test/support/cluster.ts): two API nodes
+ * (`airmy serve --no-worker`) and one worker (`airmy worker`) on one Postgres database and one
+ * Redis — a private redis-server on a free port, started and stopped here, never the shared one.
  *
  * - per-key limits hold across nodes: a key hit through both nodes at once admits its burst (plus
  *   what refilled meanwhile), the rest 429 with honest headers — per-node buckets would admit twice;
  * - a key revoked through A is refused on B long before B's 5 s key cache would have expired;
- * - a cancel through B of a run executing on A stops A's (slow, fake) provider call: the upstream
- *   sees the request aborted; and with no bus message at all (a lost one), the database backstop
- *   stops it;
+ * - a cancel through B of a run executing on the worker stops its (slow, fake) provider call: the
+ *   upstream sees the request aborted; and with no bus message at all (a lost one), the database
+ *   backstop stops it;
  * - Redis stopped mid-load: reads go on (open), writes are refused 503 limiter_unavailable with
  *   Retry-After (closed), never a 500, no node crashes, every accepted run ends; Redis back on the
- *   same port → writes admitted again within seconds, and events cross nodes again.
+ *   same port → writes admitted again within seconds, and events cross nodes again;
+ * - a follower on B whose run ended while Redis was down gets the end once Redis is back.
  *
  * Latencies are printed (`# …`), not asserted: the suite asserts behaviour, not speed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { type ChildServer, startChildServer } from '../support/child-server.ts';
+import type { ChildServer, ChildWorker } from '../support/child-server.ts';
+import { type Cluster, skipUnlessCluster, startCluster } from '../support/cluster.ts';
 import { type FakeOpenAIServer, startFakeOpenAIServer } from '../support/fake-openai-server.ts';
 import { type OwnRedis, startOwnRedis } from '../support/redis.ts';
 
-const exec = promisify(execFile);
-const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
-const PG_URL = process.env.AIRMY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TERMINAL = ['completed', 'failed', 'cancelled', 'timed_out', 'expired'];
-const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
-
-async function pgReachable() {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
@@ -54,71 +35,37 @@ async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: stri
   }
 }
 
-describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', async () => {
-  if (!(await pgReachable())) {
-    if (process.env.CI)
-      throw new Error(`Postgres at ${PG_URL} is unreachable, and CI must run the cluster cases`);
-    console.warn(`# skipped cluster cases: ${PG_URL} unreachable`);
+describe('cluster mode, Redis half: two API nodes and a worker, one Postgres, one Redis', async () => {
+  const missing = await skipUnlessCluster();
+  if (missing) {
+    console.warn(`# skipped cluster cases: ${missing}`);
     return;
   }
   let redis: OwnRedis;
   let upstream: FakeOpenAIServer;
+  let cluster: Cluster;
   let a: ChildServer;
   let b: ChildServer;
-  let db: pg.Client;
+  let worker: ChildWorker;
   let key: string;
   let limitedKey: string;
-  let dir: string;
-  let database: string;
   const agents: Record<string, string> = {};
 
   before(async () => {
     [redis, upstream] = await Promise.all([startOwnRedis(), startFakeOpenAIServer()]);
-    dir = mkdtempSync(path.join(tmpdir(), 'airmy-cluster-'));
-    database = `airmy_cluster_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const url = new URL(PG_URL);
-    url.pathname = `/${database}`;
-    db = new pg.Client({ connectionString: url.toString() });
-    const env = {
-      AIRMY_DATA_DIR: dir,
-      AIRMY_DATABASE_URL: url.toString(),
-      AIRMY_REDIS_URL: redis.url,
-      AIRMY_SECRET_KEY: SECRET_KEY,
-      AIRMY_DEMO: '0',
-      AIRMY_PROVIDER_LOCAL_BASE_URL: upstream.baseURL,
-      AIRMY_PROVIDER_MAX_RETRIES: '0',
-    };
-    const airmy = async (...args: string[]) =>
-      (
-        await exec(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
-      ).stdout.trim();
-    key = await airmy(
-      'keys',
-      'create',
-      '--org',
-      await airmy('orgs', 'create', '--name', 'cluster', '--plan', 'business'),
+    cluster = await startCluster({
+      apis: 2,
+      workers: 1,
+      redisUrl: redis.url,
+      env: { AIRMY_PROVIDER_LOCAL_BASE_URL: upstream.baseURL, AIRMY_PROVIDER_MAX_RETRIES: '0' },
+    });
+    [a, b] = cluster.apis as [ChildServer, ChildServer];
+    worker = cluster.workers[0]!;
+    key = cluster.key;
+    const limitedOrg = await cluster.airmy(
+      ...['orgs', 'create', '--name', 'limited', '--plan', 'enterprise', '--rpm', '60', '--burst', '20'],
     );
-    const limitedOrg = await airmy(
-      'orgs',
-      'create',
-      '--name',
-      'limited',
-      '--plan',
-      'enterprise',
-      '--rpm',
-      '60',
-      '--burst',
-      '20',
-    );
-    limitedKey = await airmy('keys', 'create', '--org', limitedOrg);
-    // one after the other: the second start must not race the first one's migrations
-    a = await startChildServer(env, 90_000);
-    b = await startChildServer(env, 90_000);
-    await db.connect();
+    limitedKey = await cluster.airmy('keys', 'create', '--org', limitedOrg);
     for (const [name, model] of [
       ['fast', 'mock/fast'],
       ['slow', 'local/llama3.2'],
@@ -130,22 +77,20 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
   });
 
   after(async () => {
-    await Promise.all([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
-    await db?.end().catch(() => {});
+    await cluster?.close();
     await upstream?.close();
     await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (database) {
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.end();
-    }
   });
 
   const alive = () => {
-    assert.equal(a.proc.exitCode, null, `node A exited:\n${a.output()}`);
-    assert.equal(b.proc.exitCode, null, `node B exited:\n${b.output()}`);
+    for (const [name, node] of [
+      ['A', a],
+      ['B', b],
+      ['the worker', worker],
+    ] as const) {
+      assert.equal(node.proc.exitCode, null, `${name} exited:\n${node.output()}`);
+      assert.equal(node.proc.signalCode, null, `${name} died:\n${node.output()}`);
+    }
   };
 
   test('per-key limits hold across nodes: the burst (+ refill) is admitted once, not once per node', async () => {
@@ -203,8 +148,8 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
     console.log(`# revoke on A refused on B after ${Date.now() - t0} ms`);
   });
 
-  /** A background run on A whose provider call (the slow fake upstream) is in flight. */
-  async function slowRunOnA() {
+  /** A background run submitted on A whose provider call (the slow fake upstream) is in flight on the worker. */
+  async function slowRun() {
     upstream.setDelay(20_000);
     const n = upstream.requests.length;
     const res = await a.request('POST', '/v2/runs', {
@@ -227,9 +172,9 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
     return id;
   }
 
-  test('a cancel through B of a run executing on A stops its provider call (over the bus)', async () => {
+  test('a cancel through B of a run executing on the worker stops its provider call (over the bus)', async () => {
     try {
-      const id = await slowRunOnA();
+      const id = await slowRun();
       const aborted = upstream.nextClientAbort();
       const aborts = upstream.clientAborts();
       const t0 = Date.now();
@@ -238,10 +183,10 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
       assert.equal(
         res.json().status,
         'cancelled',
-        'B saw the cancellation A wrote (its event crossed the bus)',
+        'B saw the cancellation the worker wrote (its event crossed the bus)',
       );
       await aborted;
-      console.log(`# cancel through B: A's upstream call aborted after ${Date.now() - t0} ms`);
+      console.log(`# cancel through B: the worker's upstream call aborted after ${Date.now() - t0} ms`);
       assert.equal(upstream.clientAborts(), aborts + 1);
       assert.equal((await a.request('GET', `/v2/runs/${id}`, { key })).json().status, 'cancelled');
     } finally {
@@ -251,11 +196,11 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
 
   test('a cancel whose bus message is lost: the executor reads it from the database and stops', async () => {
     try {
-      const id = await slowRunOnA();
+      const id = await slowRun();
       const aborted = upstream.nextClientAbort();
       const t0 = Date.now();
       // what the cancel route stores, without the bus message (as if Redis dropped it)
-      await db.query('UPDATE runs SET cancel_requested_at = $1 WHERE id = $2', [Date.now(), id]);
+      await cluster.query('UPDATE runs SET cancel_requested_at = $1 WHERE id = $2', [Date.now(), id]);
       await aborted;
       console.log(`# cancel from the database alone: upstream call aborted after ${Date.now() - t0} ms`);
       const run = await until(
@@ -361,20 +306,20 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
 
   test('a follower on B whose run ended while Redis was down gets the end once Redis is back (resync)', async () => {
     try {
-      const id = await slowRunOnA();
-      // B follows the run: its live events can only come from A over Redis
+      const id = await slowRun();
+      // B follows the run: its live events can only come from the worker over Redis
       const streaming = b.request('GET', `/v2/runs/${id}/events`, { key });
       await new Promise((r) => setTimeout(r, 300));
       await redis.stop();
-      // the run ends on A while Redis is down (the database backstop cancels it: writes are closed)
-      await db.query('UPDATE runs SET cancel_requested_at = $1 WHERE id = $2', [Date.now(), id]);
+      // the run ends on the worker while Redis is down (the database backstop cancels it: writes are closed)
+      await cluster.query('UPDATE runs SET cancel_requested_at = $1 WHERE id = $2', [Date.now(), id]);
       await until(
         async () =>
           (await a.request('GET', `/v2/runs/${id}`, { key })).json().status === 'cancelled'
             ? true
             : undefined,
         10_000,
-        'the run never ended on A',
+        'the run never ended',
       );
       await redis.start();
       const t0 = Date.now();
@@ -385,7 +330,9 @@ describe('cluster mode, Redis half: two API nodes, one Postgres, one Redis', asy
           setTimeout(() => reject(new Error('the follower on B never got the end')), 15_000).unref(),
         ),
       ]);
-      console.log(`# follower on B ended ${Date.now() - t0} ms after Redis came back`);
+      console.log(
+        `# follower on B ended ${Date.now() - t0} ms after Redis came back (0: the database poll ended it during the outage)`,
+      );
       assert.equal(res.status, 200);
       const types = [...res.body.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
       assert.equal(types.at(-1), 'run.cancelled', res.body);
