@@ -195,6 +195,55 @@ describe('Redis limiter', async () => {
   });
 });
 
+test('a hung Redis (SIGSTOP): one take waits out the command timeout, the next are answered at once; SIGCONT → back', async (t) => {
+  if (!(await redisReachable('hung Redis'))) return t.skip('no redis-server');
+  const own = await startOwnRedis();
+  const conn = connectRedis(own.url, 'airmy-test');
+  const failures: string[] = [];
+  try {
+    await whenReady(conn);
+    const limiter = withFailurePolicy({
+      primary: createRedisLimiter({ redis: conn }),
+      policy: { read: 'open', write: 'closed' },
+      onFailure: (mode) => failures.push(mode),
+    });
+    const b = [{ key: 'k', policy: { rpm: 60, burst: 100 } }];
+    assert.equal((await limiter.take(b, Date.now(), 'read')).allowed, true);
+    process.kill(own.pid(), 'SIGSTOP');
+    const timed = async (kind: 'read' | 'write') => {
+      const t0 = performance.now();
+      try {
+        return { answer: (await limiter.take(b, Date.now(), kind)).allowed, ms: performance.now() - t0 };
+      } catch (err) {
+        return { answer: (err as ApiError).status, ms: performance.now() - t0 };
+      }
+    };
+    const first = await timed('write');
+    const next = await timed('write');
+    const read = await timed('read');
+    console.log(`# hung Redis: first take ${first.ms.toFixed(0)} ms, next ${next.ms.toFixed(1)} ms`);
+    assert.equal(first.answer, 503);
+    assert.equal(next.answer, 503);
+    assert.equal(read.answer, true, 'reads open on local buckets');
+    assert.ok(next.ms < first.ms, 'the trip answers without waiting for the command timeout');
+    process.kill(own.pid(), 'SIGCONT');
+    const until = Date.now() + 10_000;
+    let back = false;
+    while (!back && Date.now() < until) {
+      const r = await timed('write');
+      back = r.answer === true;
+      if (!back) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(back, 'writes admitted again once Redis answers');
+  } finally {
+    try {
+      process.kill(own.pid(), 'SIGCONT');
+    } catch {}
+    conn.disconnect();
+    await own.stop();
+  }
+});
+
 test('AIRMY_LIMITER_FAILURE parsing', () => {
   assert.deepEqual(parseFailurePolicy(undefined), { read: 'open', write: 'closed' });
   assert.deepEqual(parseFailurePolicy('open'), { read: 'open', write: 'open' });

@@ -52,6 +52,8 @@ export interface OwnRedis {
   stop(): Promise<void>;
   /** starts it again on the same port (empty: nothing was saved) */
   start(): Promise<void>;
+  /** the redis-server's process id (SIGSTOP it to make a Redis that hangs) */
+  pid(): number;
 }
 
 const execFileP = promisify(execFile);
@@ -80,6 +82,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     start,
+    pid: () => (proc as ChildProcess | null)?.pid ?? 0,
     async stop() {
       const p = proc;
       if (!p || p.exitCode !== null) return;

@@ -16,7 +16,8 @@
  *   An operator who prefers availability sets `AIRMY_LIMITER_FAILURE=open`.
  *
  * Whatever the policy: no request waits for a Redis that is down (the adapter answers at once while
- * disconnected, within COMMAND_TIMEOUT_MS when it hangs), no error becomes a 500, and `onFailure`
+ * disconnected; when it hangs, the first request within COMMAND_TIMEOUT_MS and the next ones at once
+ * for TRIP_MS), no error becomes a 500, and `onFailure`
  * is told (a Prometheus counter, a rate-limited log line). Service is back as soon as ioredis has
  * reconnected (within about a second of Redis returning): nothing here remembers the outage.
  */
@@ -62,12 +63,23 @@ export interface ResilientLimiterOptions {
   onFailure: (mode: FailureMode, err: unknown) => void;
 }
 
+/**
+ * After a timed-out take (Redis connected but not answering: paused, overloaded), the primary is not
+ * asked again for this long: requests get the policy's answer at once instead of each waiting out
+ * its own command timeout. One request per trip then probes it again.
+ */
+export const TRIP_MS = 1_000;
+
+const isTimeout = (err: unknown) => /timed out/i.test(String((err as Error)?.message ?? err));
+
 export function withFailurePolicy({ primary, policy, onFailure }: ResilientLimiterOptions): Limiter {
   // the node-local buckets `open` falls back to; they start full, as after a restart
   const local = createMemoryLimiter();
+  let trippedUntil = 0;
   return {
     take(buckets, now, kind: RequestKind = 'write') {
       const fail = (err: unknown) => {
+        if (isTimeout(err)) trippedUntil = Date.now() + TRIP_MS;
         const mode = policy[kind];
         onFailure(mode, err);
         if (mode === 'closed') throw limiterUnavailable();
@@ -75,6 +87,10 @@ export function withFailurePolicy({ primary, policy, onFailure }: ResilientLimit
       };
       // known down: answered at once, without an attempt (a sync throw is the gateway's 503)
       if (primary.ready === false) return fail(new Error('limiter offline'));
+      if (trippedUntil !== 0) {
+        if (Date.now() < trippedUntil) return fail(new Error('limiter not answering (tripped)'));
+        trippedUntil = 0;
+      }
       let answer: ReturnType<Limiter['take']>;
       try {
         answer = primary.take(buckets, now, kind);
