@@ -351,7 +351,6 @@ export function createRunService({
       if (isTerminal(row.status))
         throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
       const watcher = terminalWatcher(id);
-      // a queued run may already be executing here, not yet marked running (run-executor.ts)
       // A running run may execute in another process (cluster mode): the signal goes over the bus
       // to whichever executes it (resources.ts subscribes every executor), and is stored for the
       // executor's database check in case the message is lost (Redis pub/sub is at-most-once).
@@ -360,6 +359,7 @@ export function createRunService({
         await store.requestCancel(id, clock.now());
         bus.publish('runs:cancel', { run_id: id });
       };
+      // a queued run may already be executing here, not yet marked running (run-executor.ts)
       if (row.status === 'queued' && !executor.cancel(id)) {
         const seq = (await store.lastSeq(id)) + 1;
         if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) await cancelRunning();
