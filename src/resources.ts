@@ -54,6 +54,7 @@ import { createInputValidator } from './pipelines/input-schema.ts';
 import { toPipelineRun } from './pipelines/present.ts';
 import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
+import { RUN_CANCEL_TOPIC } from './runs/events.ts';
 import { toRun } from './runs/present.ts';
 import { createQueueExpiry } from './runs/queue-expiry.ts';
 import { createRunService } from './runs/service.ts';
@@ -104,7 +105,6 @@ const stderrLogger: InfraLogger = {
 
 /** Cluster mode's messages on the bus (besides run, pipeline and deployment events). */
 export const KEY_INVALIDATION_TOPIC = 'auth:keys';
-export const RUN_CANCEL_TOPIC = 'runs:cancel';
 /** Cluster mode: how often an executor re-reads the cancel requests of its runs (bus backstop). */
 const CANCEL_CHECK_MS = 1_000;
 

@@ -20,7 +20,7 @@ import type { AgentRow, Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { WebhookInput } from '../webhooks/target.ts';
-import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
+import { isTerminal, isTerminalEvent, RUN_CANCEL_TOPIC, type RunEvent, runTopic } from './events.ts';
 import { lacksRun, type RunConfig, restoreRun, storedEventData, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
 
@@ -357,7 +357,7 @@ export function createRunService({
       const cancelRunning = async () => {
         if (executor.cancel(id)) return;
         await store.requestCancel(id, clock.now());
-        bus.publish('runs:cancel', { run_id: id });
+        bus.publish(RUN_CANCEL_TOPIC, { run_id: id });
       };
       // a queued run may already be executing here, not yet marked running (run-executor.ts)
       if (row.status === 'queued' && !executor.cancel(id)) {
