@@ -12,11 +12,13 @@
  *   BENCH_ONLY=organization npm run bench
  *   npm run bench -- metrics           the metrics benchmark alone (bench/metrics.ts)
  *   npm run bench -- sdk               the SDKs' overhead against raw HTTP (bench/sdk.ts)
+ *   npm run bench -- limiter           a rate-limit check, embedded against Redis (bench/limiter.ts)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { limiterBench } from './limiter.ts';
 import { cpuUsPerReq, emptyLoad, merge, p50, paired, rps, slice, type Target } from './load.ts';
 import { metricsBench } from './metrics.ts';
 import { pipelineBench } from './pipelines.ts';
@@ -52,6 +54,12 @@ function waitFor(proc: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> 
 // `npm run bench -- metrics`: the metrics benchmark alone (it seeds its own database, no server)
 if (process.argv[2] === 'metrics') {
   process.stdout.write(await metricsBench());
+  process.exit(0);
+}
+
+// `npm run bench -- limiter`: a rate-limit check, embedded against cluster mode's Redis script
+if (process.argv[2] === 'limiter') {
+  process.stdout.write(await limiterBench());
   process.exit(0);
 }
 
@@ -158,6 +166,7 @@ try {
     process.stdout.write(`\n${await pipelineBench(ctx, SECONDS)}\n`);
   }
   if (!ONLY || 'metrics'.includes(ONLY)) process.stdout.write(await metricsBench());
+  if (!ONLY || 'limiter'.includes(ONLY)) process.stdout.write(await limiterBench(1));
 } finally {
   server.kill('SIGTERM');
   bare?.kill('SIGKILL');

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './config-error.ts';
 import { type ProviderConfig, parseProviderEnv } from './engine/providers/index.ts';
+import { type FailurePolicy, parseFailurePolicy } from './infra/limiter/failure-policy.ts';
 
 export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LogLevels)[number];
@@ -19,6 +20,17 @@ export interface Config {
   /** `sqlite:<file>` or `postgres://…` */
   databaseUrl: string;
   redisUrl: string | null;
+  /** AIRMY_LIMITER_FAILURE (default reads:open,writes:closed): what a request gets when Redis cannot rate-limit it */
+  limiterFailure: FailurePolicy;
+  /**
+   * Cluster mode (docs/cluster.md): on when the database is Postgres AND AIRMY_REDIS_URL is set.
+   * The queue is then graphile-worker, the limiter and the bus Redis; off, everything is in-process.
+   */
+  cluster: boolean;
+  /** AIRMY_HEALTH_PORT: `airmy worker` (no API listener) serves /healthz and /readyz on it; null → none */
+  healthPort: number | null;
+  /** AIRMY_RUN_LEASE_MS (default 15000): a worker silent this long is declared lost; its runs are recovered */
+  runLeaseMs: number;
   tlsCert: string | null;
   tlsKey: string | null;
   trustProxy: readonly string[];
@@ -222,6 +234,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('AIRMY_REDIS_URL: must be redis://… or rediss://…');
   }
+  const limiterFailure = parseFailurePolicy(env.AIRMY_LIMITER_FAILURE);
+  if (typeof limiterFailure === 'string') throw new ConfigError(`AIRMY_LIMITER_FAILURE: ${limiterFailure}`);
   const config: Config = {
     host: env.AIRMY_HOST || '127.0.0.1',
     port: int(env, 'AIRMY_PORT', 8443, 0, 65535),
@@ -229,6 +243,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     dataDir,
     databaseUrl: databaseUrl(env, dataDir),
     redisUrl,
+    limiterFailure: Object.freeze(limiterFailure),
+    cluster: redisUrl !== null && /^postgres(ql)?:\/\//.test(databaseUrl(env, dataDir)),
+    healthPort: env.AIRMY_HEALTH_PORT ? int(env, 'AIRMY_HEALTH_PORT', 0, 0, 65535) : null,
+    runLeaseMs: int(env, 'AIRMY_RUN_LEASE_MS', 15_000, 1_000, 600_000),
     tlsCert: tlsCert && path.resolve(cwd, tlsCert),
     tlsKey: tlsKey && path.resolve(cwd, tlsKey),
     trustProxy: Object.freeze(trustProxy(env)),
@@ -248,4 +266,25 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     otel: otel(env),
   };
   return Object.freeze(config);
+}
+
+/** What a process runs: `serve` (API + worker), `serve --no-worker` (API only), `worker` (jobs only). */
+export type Role = 'all' | 'api' | 'worker';
+
+/**
+ * Refuses a role that cannot work with this configuration, before anything starts: an API-only
+ * node or a worker shares its work through Postgres (SQLite is one process's file) and hears the
+ * other nodes through Redis (the in-memory bus reaches no other process).
+ */
+export function checkRole(config: Config, role: Role): void {
+  if (role === 'all') return;
+  const what = role === 'api' ? 'airmy serve --no-worker' : 'airmy worker';
+  if (!/^postgres(ql)?:\/\//.test(config.databaseUrl))
+    throw new ConfigError(
+      `${what} needs cluster mode: AIRMY_DATABASE_URL must be postgres://… (SQLite is one process's database; use 'airmy serve')`,
+    );
+  if (!config.cluster)
+    throw new ConfigError(
+      `${what} needs cluster mode: set AIRMY_REDIS_URL (redis://…) so the nodes share limits and events`,
+    );
 }

@@ -39,7 +39,10 @@ import { createDb, type Db, type DbOptions } from './infra/db/db.ts';
 import type { JobRow, PipelineRunRow } from './infra/db/schema.ts';
 import { createEgress, type Egress } from './infra/egress/egress.ts';
 import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
+import { createLeaseSweeper } from './infra/queue/lease-sweeper.ts';
+import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
@@ -53,6 +56,7 @@ import { createInputValidator } from './pipelines/input-schema.ts';
 import { toPipelineRun } from './pipelines/present.ts';
 import { createPipelineService } from './pipelines/service.ts';
 import { createPipelineStore } from './pipelines/store.ts';
+import { RUN_CANCEL_TOPIC } from './runs/events.ts';
 import { toRun } from './runs/present.ts';
 import { createQueueExpiry } from './runs/queue-expiry.ts';
 import { createRunService } from './runs/service.ts';
@@ -66,6 +70,9 @@ import {
 } from './webhooks/completion.ts';
 import { createCompletionWebhookStore } from './webhooks/store.ts';
 import { createWebhookTargets } from './webhooks/target.ts';
+
+/** Cluster mode: how often run waiters re-read the database besides the bus (runs/service.ts) */
+const BUS_BACKSTOP_MS = 1_000;
 
 export const DEMO_ORG_ID = 'org_01HXYZDEM0000000000000000A';
 
@@ -81,15 +88,33 @@ export interface ResourceOverrides {
   tokens?: TokenCounter;
   /** outbound requests (tests inject one with a custom resolver) */
   egress?: Egress;
+  /** where infrastructure warnings go (Redis unreachable); the server passes its pino logger */
+  logger?: InfraLogger;
 }
+
+/** The slice of a pino logger the infrastructure adapters use. */
+export interface InfraLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Without a logger (the CLI, tests): one JSON line on stderr, pino's shape. */
+const stderrLogger: InfraLogger = {
+  warn: (fields, msg) =>
+    process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), ...fields, msg })}\n`),
+  info: () => {},
+};
+
+/** Cluster mode's messages on the bus (besides run, pipeline and deployment events). */
+export const KEY_INVALIDATION_TOPIC = 'auth:keys';
+/** Cluster mode: how often an executor re-reads the cancel requests of its runs (bus backstop). */
+const CANCEL_CHECK_MS = 1_000;
 
 export async function buildResources(config: Config, overrides: ResourceOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const ids: IdFactory = createIdFactory(() => clock.now());
   const db: Db = createDb(config.databaseUrl, overrides.db);
   await db.migrate();
-  const bus: Bus = createMemoryBus();
-  const limiter: Limiter = createMemoryLimiter();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
   /** draining / released at shutdown (src/lifecycle.ts, driven by src/server.ts) */
   const lifecycle = createLifecycle();
@@ -100,6 +125,26 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
   });
+  // Cluster mode (Postgres + AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The
+  // module is imported only then, so the embedded server never loads ioredis (infra/redis/adapters.ts).
+  const log = overrides.logger ?? stderrLogger;
+  const redis =
+    config.cluster && config.redisUrl
+      ? await (await import('./infra/redis/adapters.ts'))
+          .createRedisAdapters(config.redisUrl, {
+            policy: config.limiterFailure,
+            onLimiterFailure: (mode) => prometheus.observeLimiterFailure(mode),
+            onPublishFailure: () => prometheus.observeBusPublishFailure(),
+            warn: (fields, message) => log.warn(fields, message),
+            info: (fields, message) => log.info(fields, message),
+          })
+          .catch(async (err) => {
+            await db.close();
+            throw err;
+          })
+      : null;
+  const bus: Bus = redis?.bus ?? createMemoryBus();
+  const limiter: Limiter = redis?.limiter ?? createMemoryLimiter();
   /** OpenTelemetry traces (src/observability/tracing.ts); null, and no hook anywhere, when off */
   const tracing = config.otel
     ? createTracing(config.otel, { onExportFailure: () => prometheus.observeOtelExportFailure() })
@@ -162,23 +207,37 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
+  /** this process's worker lease (infra/queue/nodes.ts): job locks name it; registered by start() */
+  const nodes = createNodeRegistry({
+    db,
+    clock,
+    id: ids('job').replace('job_', 'wrk_'),
+    role: 'worker',
+    leaseMs: config.runLeaseMs,
+    onError: (err) => void reportWorkerFailure(err, 'queue.lease'),
+  });
+  /** once-per-cluster periodic work (infra/queue/ticks.ts) */
+  const ticks = createTicks(db, clock);
+  // Cluster mode: graphile-worker, loaded only then (embedded start-up never pays for it).
+  const graphile = config.cluster ? await import('./infra/queue/graphile-queue.ts') : null;
+  const graphileSchema = overrides.db?.schema ? `gw_${overrides.db.schema}` : undefined;
+  if (graphile) await graphile.installGraphileSchema(config.databaseUrl, graphileSchema);
+  const makeQueue = (pool: { concurrency: number; only?: string[]; except?: string[] }) =>
+    graphile
+      ? graphile.createGraphileQueue({
+          db,
+          connectionString: config.databaseUrl,
+          schema: graphileSchema,
+          nodes,
+          clock,
+          keyedKinds: ['run', 'deployment', SCHEDULE_JOB],
+          onError: onJobError,
+          ...pool,
+        })
+      : createDbQueue({ db, nodes, ids, clock, onError: onJobError, ...pool });
   // completion webhooks run on a pool of their own: a slow receiver never holds a run's slot
-  const queue = createDbQueue({
-    db,
-    ids,
-    clock,
-    concurrency: config.workerConcurrency,
-    except: [COMPLETION_WEBHOOK_JOB],
-    onError: onJobError,
-  });
-  const webhookQueue = createDbQueue({
-    db,
-    ids,
-    clock,
-    concurrency: WEBHOOK_POOL_SIZE,
-    only: [COMPLETION_WEBHOOK_JOB],
-    onError: onJobError,
-  });
+  const queue = makeQueue({ concurrency: config.workerConcurrency, except: [COMPLETION_WEBHOOK_JOB] });
+  const webhookQueue = makeQueue({ concurrency: WEBHOOK_POOL_SIZE, only: [COMPLETION_WEBHOOK_JOB] });
   const runStore = createRunStore(db);
   const webhookEgress = config.allowPrivateWebhooks
     ? createEgress({ allow: config.egressAllow, allowPrivate: true })
@@ -231,6 +290,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     audit,
+    bus,
   });
   const executor = createRunExecutor({
     db,
@@ -260,6 +320,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       // the exception event goes on the run's own span (run-executor.ts)
       reportWorkerFailure(err, 'run', { jobId, runId: run.id, orgId: run.org_id }, { ownSpan: false })
         ?.facts ?? null,
+    // cluster mode: a cancel whose bus message was lost still stops the run within a second
+    cancelCheckMs: redis ? CANCEL_CHECK_MS : undefined,
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -278,6 +340,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     checkGuardrails: guardrails.check,
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
+    bus,
   });
   const auth = createAuthService({
     keys: stores.apiKeys,
@@ -287,13 +350,18 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     demo: config.demo,
   });
+  // A revoked or rotated key is refused on every node within the bus's latency, not the cache's 5 s.
+  bus.subscribe(KEY_INVALIDATION_TOPIC, (m) => auth.invalidate((m as { key_id: string }).key_id));
+  // A cancel through any node reaches the process executing the run (runs/service.ts publishes it).
+  bus.subscribe(RUN_CANCEL_TOPIC, (m) => void executor.cancel((m as { run_id: string }).run_id));
   const services = {
     organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
     apiKeys: createApiKeyService({
       store: stores.apiKeys,
       ids,
       clock,
-      onInvalidate: (keyId) => auth.invalidate(keyId),
+      // every process forgets the key (the bus delivers here at once, elsewhere within milliseconds)
+      onInvalidate: (keyId) => bus.publish(KEY_INVALIDATION_TOPIC, { key_id: keyId }),
       audit,
     }),
     auth,
@@ -315,6 +383,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         webhookTargets.resolve(given, { owner: 'agent', ...agent }, { owner: 'run', id: runId }),
       onQueueDeadline: (at) => queueExpiry.watch(at),
       tracing,
+      backstopMs: config.cluster ? BUS_BACKSTOP_MS : undefined,
     }),
   };
   deployments = createDeploymentService({
@@ -413,8 +482,25 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     ids,
     clock,
     intervalMs: config.alertIntervalS * 1000,
+    claimTick: ticks.claim,
     onError: (err) => void reportWorkerFailure(err, 'alerts.evaluate'),
   });
+  const leaseSweeper = createLeaseSweeper({
+    nodes,
+    ticks,
+    queues: [queue, webhookQueue],
+    onError: (err) => void reportWorkerFailure(err, 'queue.lease_sweep'),
+  });
+  /** what /readyz checks besides the database (cluster mode adds Redis) */
+  const readiness: { name: string; check: () => Promise<void> }[] = [];
+  if (redis)
+    readiness.push({
+      name: 'redis',
+      check: async () => {
+        if (!(await redis.ping())) throw new Error('Redis unreachable');
+      },
+    });
+  let workerStarted = false;
   const allServices = {
     ...services,
     deployments,
@@ -434,6 +520,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     db,
     bus,
     limiter,
+    /** cluster mode's Redis connections (null embedded): `ping()` for readiness */
+    redis,
     counters,
     lifecycle,
     metricsWriter,
@@ -447,14 +535,26 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     models,
     queue,
     webhookQueue,
+    nodes,
+    ticks,
+    leaseSweeper,
+    readiness,
     completionWebhooks,
     executor,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
-    /** Starts background work: the run workers (and the tokenizer, so the first run does not pay it). */
-    async start() {
+    /**
+     * Starts background work: the run workers (and the tokenizer, so the first run does not pay
+     * it). `worker: false` (`airmy serve --no-worker`): an API-only node executes nothing; its runs
+     * are stored queued and the workers take them.
+     */
+    async start(options: { worker?: boolean } = {}) {
+      if (options.worker === false) return;
+      workerStarted = true;
       await models.warmUp();
+      // the lease first: recovery must know this node is alive before its pools lock anything
+      await leaseSweeper.start();
       await queue.start(
         detachedFromRequests(tracing, {
           run: (job, signal) => executor.handle(job, signal),
@@ -483,6 +583,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await alertEvaluator.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
+      if (workerStarted) await leaseSweeper.stop();
     },
     async close() {
       await metricsWriter.close();
@@ -491,10 +592,23 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
       await tracing?.shutdown();
       await bus.close();
+      await redis?.close();
       await db.close();
     },
   };
-  if (config.demo) await seedDemo(resources);
+  // Several nodes starting at once seed concurrently: one of them wins each insert, the others see
+  // a unique violation, and seeding again finds everything in place.
+  if (config.demo) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await seedDemo(resources);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
   return resources;
 }
 export type Resources = Awaited<ReturnType<typeof buildResources>>;

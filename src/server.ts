@@ -1,12 +1,18 @@
 /**
  * Starting and stopping the server process: TLS material, the app, the optional plain listener,
  * and a graceful stop on SIGTERM/SIGINT that drains in-flight work up to a bound.
+ *
+ * Roles (docs/cluster.md): `airmy serve` is the API and a worker in one process; `serve
+ * --no-worker` (`worker: false`) is the API alone — its runs are stored queued and executed by the
+ * workers, its sync callers and streams are answered from the bus and the database; `airmy
+ * worker` (`startWorker`) executes jobs and listens on nothing but the optional health port.
  */
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { DEMO_API_KEY } from './auth/secrets.ts';
-import type { Config } from './config.ts';
+import { type Config, checkRole } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { createHealthServer } from './http/health.ts';
 import { createPlainServer, loadOrCreateTls } from './http/https.ts';
 import { buildResources } from './resources.ts';
 
@@ -24,20 +30,22 @@ export function createLogger(config: Config) {
   });
 }
 
-export async function startServer(config: Config) {
+export async function startServer(config: Config, options: { worker?: boolean } = {}) {
+  const worker = options.worker ?? true;
+  checkRole(config, worker ? 'all' : 'api');
   const logger = createLogger(config);
   const tls = await loadOrCreateTls({
     dataDir: config.dataDir,
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
   });
-  const resources = await buildResources(config);
+  const resources = await buildResources(config, { logger });
   const app = await buildApp(resources, {
     logger,
     https: { key: tls.key, cert: tls.cert },
     trustProxy: config.trustProxy,
   });
-  await resources.start();
+  await resources.start({ worker });
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -53,6 +61,9 @@ export async function startServer(config: Config) {
     `  AIRMY is listening: https://${host}:${port}/v2`,
     `  Trust this CA:      ${tls.caFile}${tls.generated ? '   (self-signed, generated now)' : ''}`,
     `  Database:           ${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres'}`,
+    ...(config.cluster
+      ? [`  Cluster mode:       ${worker ? 'API + worker' : 'API only (--no-worker)'}`]
+      : []),
     ...(config.demo ? [`  Demo API key:       ${DEMO_API_KEY}   (demo plan; not for production)`] : []),
     `  API docs:           https://${host}:${port}/docs`,
     '',
@@ -93,4 +104,45 @@ export async function startServer(config: Config) {
     return stopping;
   };
   return { app, resources, port, stop, caFile: tls.caFile };
+}
+
+/**
+ * `airmy worker`: the job pools, the lease and the periodic work, no API listener. SIGTERM stops
+ * taking jobs, lets the ones in flight finish within the grace period (as `serve` does), then exits.
+ */
+export async function startWorker(config: Config) {
+  checkRole(config, 'worker');
+  const logger = createLogger(config);
+  const resources = await buildResources(config);
+  let started = false;
+  const health = config.healthPort === null ? null : createHealthServer(resources, () => started);
+  let healthPort: number | null = null;
+  if (health) {
+    await new Promise<void>((resolve) => health.listen(config.healthPort!, config.host, resolve));
+    healthPort = (health.address() as AddressInfo).port;
+  }
+  await resources.start({ worker: true });
+  started = true;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const lines = [
+    '',
+    `  AIRMY worker is running: ${resources.nodes.id} (concurrency ${config.workerConcurrency})`,
+    ...(healthPort !== null ? [`  Health:             http://${host}:${healthPort}/readyz`] : []),
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('stopping: draining in-flight jobs');
+      resources.lifecycle.drain();
+      await resources.stop();
+      resources.lifecycle.release();
+      await new Promise((r) => (health ? health.close(r) : r(undefined)));
+      await resources.close();
+    })();
+    return stopping;
+  };
+  return { resources, healthPort, stop };
 }

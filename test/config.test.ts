@@ -10,6 +10,8 @@ test('defaults: embedded SQLite in ./.airmy, TLS on 127.0.0.1:8443, demo on outs
   assert.equal(c.databaseUrl, 'sqlite:/srv/app/.airmy/airmy.db');
   assert.equal(c.demo, true);
   assert.equal(c.env, 'development');
+  assert.equal(c.redisUrl, null);
+  assert.deepEqual(c.limiterFailure, { read: 'open', write: 'closed' });
   assert.ok(Object.isFrozen(c));
 });
 
@@ -39,6 +41,8 @@ test('a bad value stops start-up with one line naming the variable and what is a
     [{ AIRMY_LOG_LEVEL: 'loud' }, /^AIRMY_LOG_LEVEL: must be one of/],
     [{ AIRMY_DEMO: 'maybe' }, /^AIRMY_DEMO:/],
     [{ AIRMY_REDIS_URL: 'http://x' }, /^AIRMY_REDIS_URL:/],
+    [{ AIRMY_LIMITER_FAILURE: 'sometimes' }, /^AIRMY_LIMITER_FAILURE: must be open, closed, or reads:/],
+    [{ AIRMY_LIMITER_FAILURE: 'reads:open,posts:closed' }, /^AIRMY_LIMITER_FAILURE:/],
     [{ AIRMY_SECRET_KEY: 'c2hvcnQ=' }, /^AIRMY_SECRET_KEY: must be 32 bytes/],
     [{ AIRMY_EGRESS_ALLOW: 'http://x' }, /^AIRMY_EGRESS_ALLOW:/],
   ];

@@ -4,6 +4,7 @@ import type { ModelRegistry } from '../engine/providers/index.ts';
 import { ModelError } from '../engine/providers/index.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
+import type { Bus } from '../infra/bus/bus.ts';
 import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { AgentRow } from '../infra/db/schema.ts';
@@ -24,6 +25,8 @@ export interface AgentServiceDeps {
   audit?: AuditRecorder;
   /** checks and seals a completion webhook for the agent (src/webhooks/target.ts) */
   sealWebhook?: (input: WebhookInput | null, agentId: string) => Promise<string | null>;
+  /** cluster mode: invalidations of the runtime cache reach every process (infra/cache/read-cache.ts) */
+  bus?: Bus;
 }
 
 /** What the caller may put in `tools`: private connectors need the connectors:private scope. */
@@ -78,6 +81,7 @@ export function createAgentService({
   checkGuardrails,
   audit,
   sealWebhook,
+  bus,
 }: AgentServiceDeps) {
   function checkModel(model: string) {
     try {
@@ -93,7 +97,12 @@ export function createAgentService({
     return row;
   }
   // Every run reads its agent: served from memory, invalidated after each committed change.
-  const runtime = createReadCache<AgentRow>({ ttlMs: 1_000, max: 10_000, now: () => clock.now() });
+  const runtime = createReadCache<AgentRow>({
+    ttlMs: 1_000,
+    max: 10_000,
+    now: () => clock.now(),
+    shared: bus && { bus, topic: 'cache:agents' },
+  });
   return {
     async create(orgId: string, body: CreateAgentBody, id?: string, access?: ToolAccess) {
       checkModel(body.model);

@@ -16,8 +16,10 @@
  * event is notified exactly when the firing it ends was. Every notification stamps
  * `last_notified_at`, so a rule flapping faster than its cooldown is quiet after the first page.
  *
- * Several workers (cluster mode) may evaluate the same rule: each transition is a conditional write
- * on the rule's version, so only one of them records the event and enqueues its deliveries.
+ * Several workers (cluster mode) share the interval: the timer's tick is claimed once per cluster
+ * (infra/queue/ticks.ts), so a rule is evaluated once per interval, not once per worker. Should two
+ * evaluations still meet (a tick called directly), each transition is a conditional write on the
+ * rule's version, so only one of them records the event and enqueues its deliveries.
  *
  * `tick()` is the whole job of one interval: the timer calls it, and tests call it directly with a
  * fake clock. Calls are serialized (a tick never overlaps another).
@@ -42,6 +44,8 @@ export interface AlertEvaluatorDeps {
   ids: IdFactory;
   clock: Clock;
   intervalMs: number;
+  /** once-per-cluster claim of the timer's tick (absent: every tick runs here) */
+  claimTick?: (name: string, intervalMs: number) => Promise<boolean>;
   onError?: (err: unknown, ruleId: string) => void;
 }
 
@@ -182,7 +186,10 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps) {
     start() {
       if (timer) return;
       timer = setInterval(() => {
-        void this.tick().catch((err) => deps.onError?.(err, '*'));
+        const claimed = deps.claimTick ? deps.claimTick('alerts', deps.intervalMs) : Promise.resolve(true);
+        void claimed
+          .then((mine) => (mine ? this.tick() : undefined))
+          .catch((err) => deps.onError?.(err, '*'));
       }, deps.intervalMs);
       timer.unref();
     },

@@ -24,29 +24,64 @@ export async function withResources<T>(ctx: CliContext, fn: (r: Resources) => Pr
 export const dbNote =
   'Works on the database directly (AIRMY_DATA_DIR / AIRMY_DATABASE_URL), like the server.';
 
+/** Runs until SIGTERM / SIGINT, then a graceful stop and exit 0 (1 if the stop itself failed). */
+function untilSignal(stop: () => Promise<void>, graceMs: number) {
+  const shutdown = (signal: string) => {
+    const timer = setTimeout(() => process.exit(1), graceMs + 10_000);
+    timer.unref();
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`error while stopping after ${signal}: ${err}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
 export const serve: Command = {
   name: 'serve',
   summary: 'start the API server (the default; also: npm start)',
-  help: `Usage: airmy serve\n\nStarts the API server. Configuration comes from the environment (AIRMY_PORT, AIRMY_DATA_DIR,\nAIRMY_DATABASE_URL, …; see README). SIGTERM / SIGINT stop it gracefully.`,
+  help: `Usage: airmy serve [--no-worker]
+
+Starts the API server, with a worker executing runs in the same process. Configuration comes from
+the environment (AIRMY_PORT, AIRMY_DATA_DIR, AIRMY_DATABASE_URL, …; see README). SIGTERM / SIGINT
+stop it gracefully.
+
+  --no-worker   the API only: runs are executed by 'airmy worker' processes (cluster mode:
+                AIRMY_DATABASE_URL=postgres://… and AIRMY_REDIS_URL; see docs/cluster.md)`,
   async run(args, ctx) {
-    parse(args, {});
-    const { parseConfig } = await import('../config.ts');
+    const { values } = parse(args, { 'no-worker': { type: 'boolean' } });
+    const { parseConfig, checkRole } = await import('../config.ts');
     const { startServer } = await import('../server.ts');
     const config = parseConfig(ctx.env);
-    const server = await startServer(config);
-    const shutdown = (signal: string) => {
-      const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
-      timer.unref();
-      server.stop().then(
-        () => process.exit(0),
-        (err) => {
-          process.stderr.write(`error while stopping after ${signal}: ${err}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    const worker = values['no-worker'] !== true;
+    checkRole(config, worker ? 'all' : 'api');
+    const server = await startServer(config, { worker });
+    untilSignal(server.stop, config.shutdownGraceMs);
+    return undefined;
+  },
+};
+
+export const worker: Command = {
+  name: 'worker',
+  summary: 'start a worker: executes runs and background jobs, serves no API (cluster mode)',
+  help: `Usage: airmy worker
+
+Executes runs, pipeline steps, deployment checks, webhooks and periodic work, with no API listener.
+Needs cluster mode (AIRMY_DATABASE_URL=postgres://… and AIRMY_REDIS_URL; see docs/cluster.md).
+AIRMY_HEALTH_PORT serves /healthz and /readyz. SIGTERM / SIGINT: stops taking jobs, lets those in
+flight finish (AIRMY_SHUTDOWN_GRACE_MS), exits 0.`,
+  async run(args, ctx) {
+    parse(args, {});
+    const { parseConfig, checkRole } = await import('../config.ts');
+    const { startWorker } = await import('../server.ts');
+    const config = parseConfig(ctx.env);
+    checkRole(config, 'worker');
+    const w = await startWorker(config);
+    untilSignal(w.stop, config.shutdownGraceMs);
     return undefined;
   },
 };
@@ -180,4 +215,4 @@ const scopes: Command = {
   },
 };
 
-export const bootstrapCommands = [serve, migrate, orgsCreate, orgsList, auditVerify, scopes];
+export const bootstrapCommands = [serve, worker, migrate, orgsCreate, orgsList, auditVerify, scopes];

@@ -17,7 +17,7 @@ export function followDeployment(
   return followEvents<DeploymentEvent>(
     stream,
     {
-      subscribe: (listener) => deployments.subscribe(id, listener),
+      subscribe: (listener, onResync) => deployments.subscribe(id, listener, onResync),
       replay: async (after) => {
         const { events, status } = await deployments.eventsAfter(orgId, id, after);
         return { events, done: !follow || isFinalDeploymentStatus(status) };

@@ -319,8 +319,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
   }
 
   async function wake(deploymentId: string) {
-    await store.wakeJob(deploymentId, clock.now());
-    queue.notify();
+    await queue.wake('deployment', deploymentId);
   }
 
   async function judgeSmokeRun(dep: DeploymentRow, config: DeploymentConfig, job: JobRow) {
@@ -388,8 +387,9 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   /** Which deployment serves a run (see DeploymentResolver). */
   // What serves an environment is read on every run: kept in memory, invalidated after each
-  // activation or rollback commits (other processes see a change within the TTL).
+  // activation or rollback commits (on every process, through the bus; the TTL bounds a lost message).
   const serving = createReadCache<{ id: string; config: DeploymentConfig } | null>({
+    shared: { bus, topic: 'cache:deployments-serving' },
     ttlMs: 1_000,
     max: 10_000,
     now: () => clock.now(),
@@ -590,8 +590,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       const events = (await store.logsAfter(id, afterSeq)).map(toEvent);
       return { events, status: row.status };
     },
-    subscribe: (id: string, listener: (e: DeploymentEvent) => void) =>
-      bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent)),
+    subscribe: (id: string, listener: (e: DeploymentEvent) => void, onResync?: () => void) =>
+      bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent), onResync),
 
     handle,
     /** The queue gave up on a deployment's job (its handler kept failing): the deployment fails. */

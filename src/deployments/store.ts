@@ -96,16 +96,6 @@ export function createDeploymentStore(db: Db) {
       if (limit !== undefined) q = q.limit(limit);
       return q.execute();
     },
-    /** Moves a pending wake-up of a deployment's job to now (its smoke run finished). */
-    wakeJob: async (deploymentId: string, now: number) => {
-      await k
-        .updateTable('jobs')
-        .set({ run_at: now })
-        .where('kind', '=', 'deployment')
-        .where('ref_id', '=', deploymentId)
-        .where('locked_by', 'is', null)
-        .execute();
-    },
   };
 }
 export type DeploymentStore = ReturnType<typeof createDeploymentStore>;

@@ -13,8 +13,11 @@
  * `failed` (`server_shutdown`); one never marked running stays queued for the next start.
  *
  * Crash recovery: a job found for a run that is already `running` means the worker that ran it died
- * mid-call (kill -9, power loss). We do not call the model again — a provider call may have had
- * effects (tool calls, billing) — and fail the run with `worker_lost`; the client can resubmit.
+ * mid-call (kill -9, power loss) — its lease lapsed and its lock was freed (infra/queue/nodes.ts).
+ * We do not call the model again — a provider call may have had effects (tool calls, billing) — and
+ * fail the run with `worker_lost`; the client can resubmit. Every write from `running` names the
+ * attempt it belongs to (runs.attempt, counted by the running mark), so should the "lost" worker
+ * still be alive, its late end is refused: a run is completed once, by one attempt.
  *
  * Output deltas (streamed runs) go out on the bus as they arrive and are persisted in batches
  * (every FLUSH_MS and with the terminal event), so a reconnecting client replays from the database
@@ -97,6 +100,12 @@ export interface RunExecutorDeps {
    * event, or null when this error was reported already.
    */
   onUnexpectedError?: (err: unknown, run: RunRow, jobId: string) => ExceptionFacts | null;
+  /**
+   * Cluster mode: how often runs executing here re-read their cancel request (runs.cancel_requested_at),
+   * the backstop of a cancel sent over the bus that was lost. Unset (embedded): a cancel always
+   * reaches this process directly.
+   */
+  cancelCheckMs?: number;
 }
 
 /** What a group transaction's units stage for its one final write (see `commits`). */
@@ -152,8 +161,27 @@ export function createRunExecutor({
   onFinishBatch,
   tracing,
   onUnexpectedError,
+  cancelCheckMs,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
+  // The cancel backstop: one query per interval for every run executing here, while there are any.
+  let cancelTimer: NodeJS.Timeout | undefined;
+  const checkCancels = async () => {
+    cancelTimer = undefined;
+    if (live.size === 0) return;
+    try {
+      for (const id of await store.cancelRequested([...live.keys()]))
+        live.get(id)?.abort.abort(new CancelReason('cancelled'));
+    } catch {
+      // the database is away: the next tick asks again (a bus cancel still works meanwhile)
+    }
+    watchCancels();
+  };
+  const watchCancels = () => {
+    if (cancelCheckMs === undefined || cancelTimer !== undefined || live.size === 0) return;
+    cancelTimer = setTimeout(() => void checkCancels(), cancelCheckMs);
+    cancelTimer.unref();
+  };
   const primed = new Map<string, Primed>();
   // A unit's unconditional inserts are staged in its batch and written by `end` as one multi-row
   // statement per table (runs before their events); conditional updates run in the unit itself.
@@ -211,7 +239,9 @@ export function createRunExecutor({
         staged.finished.push(final);
         return true;
       }
-      const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now });
+      // from `running`: only in the attempt this writer started (a stale worker's write is refused)
+      const attempt = from.length === 1 && from[0] === 'running' ? run.attempt : undefined;
+      const ok = await store.finish(trx, run.id, from, { ...fields, status, completed_at: now }, attempt);
       if (jobId) await queue.complete(trx, jobId);
       else await trx.deleteFrom('jobs').where('ref_id', '=', run.id).execute();
       if (ok) {
@@ -309,6 +339,7 @@ export function createRunExecutor({
     };
     const state: Live = { abort: new AbortController(), seq: seq0 + 1, buffer: [], unmarked, committing };
     live.set(run.id, state);
+    watchCancels();
     const markOrStop = async () => {
       if (!(await mark())) state.abort.abort(new CancelReason('ended elsewhere'));
     };

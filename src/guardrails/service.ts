@@ -18,6 +18,7 @@ import { type AuditRecorder, audited, givenFields } from '../audit/service.ts';
 import { type Clock, iso } from '../clock.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
+import type { Bus } from '../infra/bus/bus.ts';
 import { createReadCache } from '../infra/cache/read-cache.ts';
 import type { PageParams } from '../infra/db/paginate.ts';
 import type { GuardrailPolicyRow } from '../infra/db/schema.ts';
@@ -54,6 +55,8 @@ export interface GuardrailServiceDeps {
   cacheSize?: number;
   /** audit log: each change and its entry commit together */
   audit?: AuditRecorder;
+  /** cluster mode: invalidations of the policy cache reach every process (infra/cache/read-cache.ts) */
+  bus?: Bus;
 }
 
 const ID_PREFIX = 'gp_';
@@ -113,9 +116,17 @@ export function mergeHits(a: readonly Hit[], b: readonly Hit[]): Hit[] {
   return out;
 }
 
-export function createGuardrailService({ store, ids, clock, cacheSize = 500, audit }: GuardrailServiceDeps) {
+export function createGuardrailService({
+  store,
+  ids,
+  clock,
+  cacheSize = 500,
+  audit,
+  bus,
+}: GuardrailServiceDeps) {
   // Every run of an agent with a custom policy reads it: served from memory, invalidated on change.
   const rows = createReadCache<GuardrailPolicyRow | null>({
+    shared: bus && { bus, topic: 'cache:guardrail-policies' },
     ttlMs: 1_000,
     max: 10_000,
     now: () => clock.now(),

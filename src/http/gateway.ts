@@ -4,7 +4,8 @@
  *      session cookie) → request.principal
  *   2. rate limiting per API key (session tokens share their key's bucket) and, with the same plan
  *      limit, per organization (all its keys and sessions together: ten keys are not ten plans);
- *      the headers on every answer report the binding (tighter) of the two
+ *      the headers on every answer report the binding (tighter) of the two. In cluster mode the
+ *      limiter is Redis and answers with a promise; embedded, synchronously (no promise, no tick)
  *   3. cross-site checks for a cookie-authenticated unsafe request (src/auth/cookie.ts), then scope
  *      and token checks for the route
  * They run in onRequest, before the body is parsed or validated, so 401 and 429 cost no parsing and
@@ -17,6 +18,9 @@ import type { AuthService } from '../auth/service.ts';
 import type { Clock } from '../clock.ts';
 import { forbidden, rateLimited } from '../errors.ts';
 import type { LimitDecision, Limiter } from '../infra/limiter/limiter.ts';
+
+/** Methods the limiter's failure policy counts as reads (src/infra/limiter/failure-policy.ts). */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface GatewayDeps {
   auth: AuthService;
@@ -62,6 +66,7 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
         { key: `org:${principal.orgId}`, policy: principal.limits },
       ],
       clock.now(),
+      READS.has(request.method) ? 'read' : 'write',
     );
     if (decision instanceof Promise) return decision.then((d) => admit(request, reply, principal, d));
     admit(request, reply, principal, decision);

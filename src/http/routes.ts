@@ -18,6 +18,7 @@ import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
 import { scheduleRoutes } from '../schedules/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
+import { readiness } from './health.ts';
 import { type ApiVersion, type RouteModule, registerVersion } from './lifecycle/versions.ts';
 
 /** v2: every resource's routes, each an encapsulated plugin. */
@@ -51,12 +52,9 @@ export async function registerRoutes(
 ) {
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
-    try {
-      await resources.db.ping();
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
-    }
+    const r = await readiness(resources);
+    if (r.ok) return { status: 'ready' };
+    return reply.code(503).send({ status: 'unavailable', reason: r.reason });
   });
   app.get('/v2/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),

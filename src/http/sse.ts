@@ -109,7 +109,8 @@ export function resumeFrom(request: FastifyRequest): number {
 
 /** Where a followed stream's events come from (run events, pipeline events, deployment logs). */
 export interface EventSource<E extends SseEvent> {
-  subscribe(listener: (e: E) => void): () => void;
+  /** `onResync`: live events may have been lost (the bus reconnected): re-read from `replay` */
+  subscribe(listener: (e: E) => void, onResync?: () => void): () => void;
   /** stored events after `afterSeq`; `done`: nothing more will follow once they are sent */
   replay(afterSeq: number): Promise<{ events: E[]; done: boolean }>;
   /** an event after which the stream ends */
@@ -120,6 +121,12 @@ export interface EventSource<E extends SseEvent> {
    * node's buffer); they are read again from `replay` before the later ones are sent.
    */
   contiguous?: boolean;
+  /**
+   * Re-read `replay` this often besides listening (cluster mode: the bus is Redis pub/sub, which
+   * may lose a message, and the publisher may be another node): a lost event costs this much
+   * latency, not a hole or a stream that never ends.
+   */
+  pollMs?: number;
 }
 
 /** How long a follower waits for a gap to become readable, and how often it looks meanwhile. */
@@ -205,12 +212,40 @@ export async function followEvents<E extends SseEvent>(
       stream.error('internal_error', 'The event stream failed');
     }
   };
-  const unsubscribe = source.subscribe((e) => {
-    if (e.sequence_number <= last || stream.closed) return;
-    held.set(e.sequence_number, e);
-    if (!replaying) drain();
-  });
+  let polling = false;
+  const poll =
+    source.pollMs === undefined
+      ? undefined
+      : setInterval(async () => {
+          if (polling || replaying || stream.closed) return;
+          polling = true;
+          try {
+            const { events, done } = await source.replay(last);
+            for (const e of events) {
+              if (e.sequence_number !== last + 1 && source.contiguous) break;
+              send(e);
+            }
+            drain();
+            if (done && !stream.closed && held.size === 0) stop();
+          } catch {
+            // the next poll, or the bus, will do
+          } finally {
+            polling = false;
+          }
+        }, source.pollMs);
+  const unsubscribe = source.subscribe(
+    (e) => {
+      if (e.sequence_number <= last || stream.closed) return;
+      held.set(e.sequence_number, e);
+      if (!replaying) drain();
+    },
+    // events lost on the bus (cluster mode): read what was stored meanwhile, the terminal one included
+    () => {
+      if (!replaying && !stream.closed) void refill();
+    },
+  );
   stream.onClose(() => {
+    clearInterval(poll);
     clearTimeout(gapTimer);
     unsubscribe();
     finish();
@@ -226,6 +261,7 @@ export async function followEvents<E extends SseEvent>(
     throw err;
   }
   await ended;
+  clearInterval(poll);
   clearTimeout(gapTimer);
   unsubscribe();
 }

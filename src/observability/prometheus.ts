@@ -90,6 +90,17 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     help: 'Error report writes the database refused (kept in memory and retried; see airmy errors)',
     registers: [registry],
   });
+  const limiterFailures = new Counter({
+    name: 'airmy_limiter_failures_total',
+    help: 'Requests the shared (Redis) rate limiter could not decide, by the failure policy applied (open: admitted on node-local buckets; closed: refused 503)',
+    labelNames: ['policy'] as const,
+    registers: [registry],
+  });
+  const busPublishFailures = new Counter({
+    name: 'airmy_bus_publish_failures_total',
+    help: 'Bus messages (run events, cancels, cache invalidations) that could not be published to Redis; listeners re-read the database',
+    registers: [registry],
+  });
   new Gauge({
     name: 'airmy_queue_depth',
     help: 'Jobs in the durable queue by kind and state (queued: waiting for a worker; running: claimed)',
@@ -145,6 +156,12 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     },
     observeErrorReportUnsaved() {
       errorReportsUnsaved.inc();
+    },
+    observeLimiterFailure(policy: 'open' | 'closed') {
+      limiterFailures.inc({ policy });
+    },
+    observeBusPublishFailure() {
+      busPublishFailures.inc();
     },
   };
 }

@@ -35,7 +35,7 @@ function followPipelineRun(
   return followEvents<PipelineEvent>(
     stream,
     {
-      subscribe: (listener) => pipelines.subscribe(id, listener),
+      subscribe: (listener, onResync) => pipelines.subscribe(id, listener, onResync),
       replay: async (after) => {
         const { events, terminal } = await pipelines.eventsAfter(orgId, pipelineId, id, after);
         return { events, done: terminal };

@@ -343,8 +343,8 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         terminal: isPipelineTerminal(row.status) || events.some((e) => isPipelineTerminalEvent(e.type)),
       };
     },
-    subscribe: (id: string, listener: (e: PipelineEvent) => void) =>
-      bus.subscribe(pipelineRunTopic(id), (m) => listener(m as PipelineEvent)),
+    subscribe: (id: string, listener: (e: PipelineEvent) => void, onResync?: () => void) =>
+      bus.subscribe(pipelineRunTopic(id), (m) => listener(m as PipelineEvent), onResync),
   };
 }
 export type PipelineService = ReturnType<typeof createPipelineService>;

@@ -80,3 +80,5 @@ export const isTerminalEvent = (type: string) =>
   type !== 'run.tool_result';
 
 export const runTopic = (runId: string) => `run:${runId}`;
+/** `{run_id}`: a cancel for whichever process executes the run (every executor subscribes, resources.ts) */
+export const RUN_CANCEL_TOPIC = 'runs:cancel';

@@ -13,13 +13,14 @@ export function followRun(
   return followEvents<RunEvent>(
     stream,
     {
-      subscribe: (listener) => runs.subscribe(runId, listener),
+      subscribe: (listener, onResync) => runs.subscribe(runId, listener, onResync),
       replay: async (after) => {
         const { events, terminal } = await runs.eventsAfter(orgId, runId, after);
         return { events, done: terminal };
       },
       isLast: (e) => isTerminalEvent(e.type),
       contiguous: true,
+      pollMs: runs.backstopMs,
     },
     afterSeq,
   );

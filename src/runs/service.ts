@@ -20,7 +20,7 @@ import type { AgentRow, Database, JobRow, RunRow } from '../infra/db/schema.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { WebhookInput } from '../webhooks/target.ts';
-import { isTerminal, isTerminalEvent, type RunEvent, runTopic } from './events.ts';
+import { isTerminal, isTerminalEvent, RUN_CANCEL_TOPIC, type RunEvent, runTopic } from './events.ts';
 import { lacksRun, type RunConfig, restoreRun, storedEventData, toRun } from './present.ts';
 import type { RunFilters, RunStore } from './store.ts';
 
@@ -98,6 +98,13 @@ export interface RunServiceDeps {
   onQueueDeadline?: (at: number) => void;
   /** OpenTelemetry (null: off): a run joins the trace of the request it is created in */
   tracing?: Tracing | null;
+  /**
+   * Cluster mode: how often a waiter (sync caller, SSE follower) re-reads the database besides
+   * listening to the bus. The run may execute on another node and Redis pub/sub is at-most-once:
+   * a lost terminal or event message then costs up to this much latency, never an answer. Absent
+   * (embedded: the bus is in-process and loses nothing): the bus alone.
+   */
+  backstopMs?: number;
 }
 
 export function createRunService({
@@ -116,6 +123,7 @@ export function createRunService({
   resolveWebhook,
   onQueueDeadline,
   tracing,
+  backstopMs,
 }: RunServiceDeps) {
   async function mustGet(orgId: string, id: string) {
     const row = await store.get(orgId, id);
@@ -129,10 +137,19 @@ export function createRunService({
     const done = new Promise<RunEvent | null>((r) => {
       resolve = r;
     });
-    const unsubscribe = bus.subscribe(runTopic(runId), (m) => {
-      const e = m as RunEvent;
-      if (isTerminalEvent(e.type)) resolve(e);
-    });
+    const unsubscribe = bus.subscribe(
+      runTopic(runId),
+      (m) => {
+        const e = m as RunEvent;
+        if (isTerminalEvent(e.type)) resolve(e);
+      },
+      // the terminal event may have been lost on the bus (cluster mode): ended already? answer now
+      () =>
+        void store.getById(runId).then(
+          (row) => row && isTerminal(row.status) && resolve(null),
+          () => {},
+        ),
+    );
     return {
       /** `released`: answer now with null (the process is shutting down: src/lifecycle.ts) */
       wait: async (ms: number, released?: AbortSignal) => {
@@ -140,9 +157,20 @@ export function createRunService({
         const stop = () => resolve(null);
         if (released?.aborted) stop();
         released?.addEventListener('abort', stop, { once: true });
+        // the database backstop (cluster mode): null once the run is terminal, the caller re-reads it
+        const poll =
+          backstopMs === undefined
+            ? undefined
+            : setInterval(() => {
+                store.getById(runId).then(
+                  (r) => r && isTerminal(r.status) && resolve(null),
+                  () => {},
+                );
+              }, backstopMs);
         try {
           return await done;
         } finally {
+          clearInterval(poll);
           clearTimeout(timer);
           released?.removeEventListener('abort', stop);
           unsubscribe();
@@ -323,13 +351,20 @@ export function createRunService({
       if (isTerminal(row.status))
         throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
       const watcher = terminalWatcher(id);
+      // A running run may execute in another process (cluster mode): the signal goes over the bus
+      // to whichever executes it (resources.ts subscribes every executor), and is stored for the
+      // executor's database check in case the message is lost (Redis pub/sub is at-most-once).
+      const cancelRunning = async () => {
+        if (executor.cancel(id)) return;
+        await store.requestCancel(id, clock.now());
+        bus.publish(RUN_CANCEL_TOPIC, { run_id: id });
+      };
       // a queued run may already be executing here, not yet marked running (run-executor.ts)
       if (row.status === 'queued' && !executor.cancel(id)) {
         const seq = (await store.lastSeq(id)) + 1;
-        if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) executor.cancel(id);
+        if (!(await executor.finishQueued(row, 'cancelled', {}, seq))) await cancelRunning();
       } else if (row.status !== 'queued') {
-        executor.cancel(id);
-        bus.publish('runs:cancel', { run_id: id });
+        await cancelRunning();
       }
       await watcher.wait(waitMs);
       const after = await mustGet(orgId, id);
@@ -384,8 +419,10 @@ export function createRunService({
       }
       return { events, terminal: isTerminal(row.status) || events.some((e) => isTerminalEvent(e.type)) };
     },
-    subscribe: (runId: string, listener: (e: RunEvent) => void) =>
-      bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent)),
+    /** how often followers re-read the database besides the bus (cluster mode; see the deps) */
+    backstopMs,
+    subscribe: (runId: string, listener: (e: RunEvent) => void, onResync?: () => void) =>
+      bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent), onResync),
   };
 }
 export type RunService = ReturnType<typeof createRunService>;

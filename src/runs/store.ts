@@ -77,14 +77,42 @@ export function createRunStore(db: Db) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
-    /** Moves a run to a terminal state only from one of `from`; false if it was already elsewhere. */
-    async finish(trx: Kysely<Database>, id: string, from: string[], fields: Partial<RunRow>) {
-      const r = await trx
+    /** Records a cancel asked of a live run (the executor's backstop, engine/run-executor.ts). */
+    async requestCancel(id: string, at: number) {
+      await db.kysely
         .updateTable('runs')
-        .set(fields)
+        .set({ cancel_requested_at: at })
         .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
+        .where('status', 'in', ['queued', 'running'])
+        .where('cancel_requested_at', 'is', null)
+        .execute();
+    },
+    /** Of `ids`, those a cancel was asked of (one query for every run this process executes). */
+    async cancelRequested(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await db.kysely
+        .selectFrom('runs')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('cancel_requested_at', 'is not', null)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+    /**
+     * Moves a run to a terminal state only from one of `from`; false if it was already elsewhere.
+     * `attempt`: only if the run is still in that attempt (markRunning counts them) — the write of
+     * a worker declared lost, whose run was recovered meanwhile, is refused (infra/queue/nodes.ts).
+     */
+    async finish(
+      trx: Kysely<Database>,
+      id: string,
+      from: string[],
+      fields: Partial<RunRow>,
+      attempt?: number,
+    ) {
+      let q = trx.updateTable('runs').set(fields).where('id', '=', id).where('status', 'in', from);
+      if (attempt !== undefined) q = q.where('attempt', '=', attempt);
+      const r = await q.executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     insertEvents: (trx: Kysely<Database>, rows: RunEventRow[]) => insertEvents(trx, rows),

@@ -24,6 +24,7 @@ forEachDb('queue: a job that keeps failing is given up, and its work ends failed
     let ids = 0;
     const queue = createDbQueue({
       db,
+      nodes: t.resources.nodes,
       ids: (prefix) => `${prefix}_giveup_${ids++}`,
       clock,
       concurrency: 1,

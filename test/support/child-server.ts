@@ -1,4 +1,7 @@
-/** Runs the real `airmy serve` in a child process, for tests of start-up, TLS and crashes. */
+/**
+ * Runs the real `airmy serve` (or `serve --no-worker`, or `airmy worker`) in a child process, for
+ * tests of start-up, TLS, crashes and clusters (test/support/cluster.ts).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -25,45 +28,97 @@ export interface ChildServer {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startChildServer(
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [MAIN, 'serve'], {
+function spawnAirmy(args: string[], env: Record<string, string>) {
+  const proc = spawn(process.execPath, [MAIN, ...args], {
     env: { PATH: process.env.PATH ?? '', AIRMY_PORT: '0', AIRMY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
+  const state = { out: '' };
   proc.stdout!.on('data', (d) => {
-    out += d;
+    state.out += d;
   });
   proc.stderr!.on('data', (d) => {
-    out += d;
+    state.out += d;
   });
+  return { proc, state };
+}
+
+async function killChild(proc: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  // killed by a signal already: exitCode stays null and 'exit' will not fire again
+  if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+  const exited = once(proc, 'exit');
+  proc.kill(signal);
+  const [code] = await exited;
+  return code as number | null;
+}
+
+/** `airmy worker` in a child process: no API; its health port when AIRMY_HEALTH_PORT is set. */
+export interface ChildWorker {
+  proc: ChildProcess;
+  /** the worker's lease id (airmy_nodes.id, the owner of its job locks) */
+  nodeId: string;
+  healthPort: number | null;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startChildWorker(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<ChildWorker> {
+  const { proc, state } = spawnAirmy(['worker'], env);
+  const started = Date.now();
+  let m: RegExpExecArray | null = null;
+  while (Date.now() - started < timeoutMs) {
+    m = /AIRMY worker is running: (\S+)/.exec(state.out);
+    if (m) break;
+    if (proc.exitCode !== null) throw new Error(`worker exited ${proc.exitCode}:\n${state.out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!m) {
+    proc.kill('SIGKILL');
+    throw new Error(`worker did not start in ${timeoutMs} ms:\n${state.out}`);
+  }
+  const health = /Health:\s+http:\/\/[^:]+:(\d+)\//.exec(state.out);
+  return {
+    proc,
+    nodeId: m[1],
+    healthPort: health ? Number(health[1]) : null,
+    output: () => state.out,
+    kill: (signal = 'SIGKILL') => killChild(proc, signal),
+  };
+}
+
+export async function startChildServer(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  options: { args?: string[] } = {},
+): Promise<ChildServer> {
+  const { proc, state } = spawnAirmy(options.args ?? ['serve'], env);
   const started = Date.now();
   let port = 0;
   let caFile = '';
   while (Date.now() - started < timeoutMs) {
-    const m = /listening: https:\/\/[^:]+:(\d+)\/v2/.exec(out);
-    const c = /Trust this CA:\s+(\S+)/.exec(out);
+    const m = /listening: https:\/\/[^:]+:(\d+)\/v2/.exec(state.out);
+    const c = /Trust this CA:\s+(\S+)/.exec(state.out);
     if (m && c) {
       port = Number(m[1]);
       caFile = c[1];
       break;
     }
-    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${out}`);
+    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${state.out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!port) {
     proc.kill('SIGKILL');
-    throw new Error(`server did not start in ${timeoutMs} ms:\n${out}`);
+    throw new Error(`server did not start in ${timeoutMs} ms:\n${state.out}`);
   }
   const ca = readFileSync(caFile, 'utf8');
   return {
     proc,
     port,
     ca,
-    output: () => out,
+    output: () => state.out,
     request(method, urlPath, opts = {}) {
       return new Promise((resolve, reject) => {
         const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -100,12 +155,6 @@ export async function startChildServer(
         req.end(payload);
       });
     },
-    async kill(signal = 'SIGKILL') {
-      // killed by a signal already: exitCode stays null and 'exit' will not fire again
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
-      const [code] = await once(proc, 'exit');
-      return code as number | null;
-    },
+    kill: (signal = 'SIGKILL') => killChild(proc, signal),
   };
 }

@@ -24,7 +24,7 @@ const sharedTokens = createTokenCounter();
 export const PG_URL = process.env.AIRMY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 let pgReachable: Promise<boolean> | undefined;
-function probePostgres(): Promise<boolean> {
+export function probePostgres(): Promise<boolean> {
   pgReachable ??= (async () => {
     const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
     try {
@@ -170,6 +170,8 @@ export async function createTestApp(target: Target, options: TestAppOptions = {}
         const admin = new pg.Client({ connectionString: PG_URL });
         await admin.connect();
         await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        // graphile-worker's schema of this suite, when it ran in cluster mode (resources.ts)
+        await admin.query(`DROP SCHEMA IF EXISTS gw_${schema} CASCADE`);
         await admin.end();
       }
     },

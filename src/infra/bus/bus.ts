@@ -7,8 +7,12 @@ export type Listener = (message: unknown) => void;
 
 export interface Bus {
   publish(topic: string, message: unknown): void;
-  /** returns the unsubscribe function */
-  subscribe(topic: string, listener: Listener): () => void;
+  /**
+   * Returns the unsubscribe function. `onResync`: messages may have been lost (a remote bus
+   * reconnected, or a publisher somewhere could not publish for a while) — re-read the database.
+   * The memory bus loses nothing and never calls it.
+   */
+  subscribe(topic: string, listener: Listener, onResync?: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -5,17 +5,35 @@
  * Writers call `invalidate` AFTER their transaction commits. A read that raced a write (started
  * before the commit, finished after the invalidation) is not cached: every invalidation bumps an
  * epoch, and a load whose epoch changed meanwhile returns its value without storing it. So in this
- * process a committed write is seen by the next read; other processes (cluster mode) see it within
- * `ttlMs`.
+ * process a committed write is seen by the next read.
+ *
+ * With `shared` (a bus and a topic naming the cache), `invalidate` is published on the bus, so in
+ * cluster mode every process drops the entry within the bus's latency (milliseconds), not the TTL;
+ * the TTL stays the bound when a message is lost (Redis pub/sub is at-most-once). The bus delivers
+ * to this process synchronously, so the local semantics above are unchanged.
  */
+import type { Bus } from '../bus/bus.ts';
+
 export interface ReadCache<V> {
   get(key: string, load: () => Promise<V>): Promise<V>;
   invalidate(key?: string): void;
 }
 
-export function createReadCache<V>(options: { ttlMs: number; max: number; now: () => number }): ReadCache<V> {
+export function createReadCache<V>(options: {
+  ttlMs: number;
+  max: number;
+  now: () => number;
+  shared?: { bus: Bus; topic: string };
+}): ReadCache<V> {
   const entries = new Map<string, { value: V; until: number }>();
   let epoch = 0;
+  const forget = (key?: string) => {
+    epoch++;
+    if (key === undefined) entries.clear();
+    else entries.delete(key);
+  };
+  const shared = options.shared;
+  shared?.bus.subscribe(shared.topic, (m) => forget((m as { key?: string }).key));
   return {
     async get(key, load) {
       const now = options.now();
@@ -30,9 +48,8 @@ export function createReadCache<V>(options: { ttlMs: number; max: number; now: (
       return value;
     },
     invalidate(key) {
-      epoch++;
-      if (key === undefined) entries.clear();
-      else entries.delete(key);
+      if (shared) shared.bus.publish(shared.topic, key === undefined ? {} : { key });
+      else forget(key);
     },
   };
 }

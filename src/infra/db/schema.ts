@@ -143,6 +143,8 @@ export interface RunRow {
   webhook?: string | null;
   /** W3C `traceparent` of the request (or pipeline trigger) that created the run (migration 16) */
   trace_context?: string | null;
+  /** when a cancel was asked of a running run (migration 23): the executor's database backstop */
+  cancel_requested_at?: number | null;
 }
 
 export interface RunEventRow {
@@ -162,6 +164,24 @@ export interface JobRow {
   locked_at: number | null;
   attempts: number;
   created_at: number;
+}
+
+/** A process holding a worker lease (migration 21, infra/queue/nodes.ts). */
+export interface NodeRow {
+  id: string;
+  role: string;
+  /** where the process runs: boot id + pid namespace (Linux), so a dead pid on the same machine is seen at once */
+  machine: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+  /** the ids its graphile-worker pools lock jobs under (cluster mode), comma-separated */
+  queues: string;
+}
+
+export interface TickRow {
+  name: string;
+  due_at: number;
 }
 
 export interface PipelineRow {
@@ -399,6 +419,8 @@ export interface ErrorReportRow {
 }
 
 export interface Database {
+  airmy_nodes: NodeRow;
+  airmy_ticks: TickRow;
   organizations: OrganizationRow;
   api_keys: ApiKeyRow;
   api_key_secrets: ApiKeySecretRow;

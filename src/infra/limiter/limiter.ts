@@ -37,12 +37,19 @@ export interface LimitBucket {
   policy: LimitPolicy;
 }
 
+/** What kind of request asks: a remote adapter's failure policy may treat them apart (failure-policy.ts). */
+export type RequestKind = 'read' | 'write';
+
 export interface Limiter {
   /**
    * One request against every bucket, all or nothing; the binding bucket's decision. The embedded
    * adapter answers synchronously (every request asks); a remote one with a promise.
    */
-  take(buckets: readonly LimitBucket[], now: number): LimitDecision | Promise<LimitDecision>;
+  take(
+    buckets: readonly LimitBucket[],
+    now: number,
+    kind?: RequestKind,
+  ): LimitDecision | Promise<LimitDecision>;
 }
 
 /** Pure GCRA step shared by both adapters: returns the decision and the new TAT to store. */

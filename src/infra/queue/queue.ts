@@ -8,14 +8,16 @@
  *   only matters for jobs enqueued by another process (the CLI) or scheduled for later.
  * - Hand-off: a job enqueued with `enqueueClaimed` while the pool has a free slot is inserted
  *   already locked by this pool, and `run(job)` after the commit starts it: no claim query, no
- *   empty poll. Crash-safe like any claimed job (the lock is cleared at the next start).
+ *   empty poll. Crash-safe like any claimed job (its lock names this node: see Recovery).
  *   `reserve`/`reserveWithin` take the slot without storing the job yet (inline sync runs store
  *   it only if they outlive a few ms); a freed slot goes to a `reserveWithin` waiter or to a
  *   stored job, alternately, so neither can starve the other.
  * - Claiming is one UPDATE … RETURNING of the oldest ready unlocked job (FOR UPDATE SKIP LOCKED on
  *   Postgres), so several pools on one Postgres never take the same job.
- * - Recovery: at start, every lock is stale (embedded mode has one process), so locks are cleared
- *   and the jobs run again; handlers decide what a re-run means (see the run executor).
+ * - Recovery: a lock names the node holding it (`locked_by` = the node id, infra/queue/nodes.ts).
+ *   `recover()` frees only the locks of nodes without a live lease — at start and on every lease
+ *   sweep — so a node starting next to others on one Postgres never takes their in-flight jobs;
+ *   handlers decide what a re-run means (see the run executor).
  * - Stop: no new claims; in-flight handlers get `graceMs` to finish, then their signal aborts.
  * - Pools: several queues may share the table, each claiming (and recovering) only its kinds
  *   (`only` / `except`): webhook deliveries run on a pool of their own, so a slow receiver never
@@ -26,6 +28,7 @@ import type { Clock } from '../../clock.ts';
 import type { IdFactory } from '../../ids.ts';
 import type { Db } from '../db/db.ts';
 import type { Database, JobRow } from '../db/schema.ts';
+import type { NodeRegistry } from './nodes.ts';
 
 export type JobHandler = (job: JobRow, signal: AbortSignal) => Promise<void>;
 /**
@@ -62,6 +65,14 @@ export interface Queue {
   /** Deletes a finished job (inside the handler's final transaction). */
   complete(trx: Kysely<Database>, jobId: string): Promise<void>;
   start(handlers: Record<string, JobHandler>, giveUps?: Record<string, GiveUp>): Promise<void>;
+  /**
+   * Frees the locks held by nodes without a live lease (their rows are gone from `airmy_nodes`:
+   * NodeRegistry.sweep; `lost`: the owner ids that sweep just struck off), so their jobs run
+   * again; returns how many were freed.
+   */
+  recover(lost?: readonly string[]): Promise<number>;
+  /** Moves a pending (not running) job of `kind` for `ref_id` to now: its wait is over. */
+  wake(kind: string, refId: string): Promise<void>;
   stop(graceMs: number): Promise<void>;
   depth(): Promise<number>;
   readonly active: number;
@@ -69,6 +80,8 @@ export interface Queue {
 
 export interface QueueOptions {
   db: Db;
+  /** this process's worker lease: its id is the owner written into every lock it takes */
+  nodes: Pick<NodeRegistry, 'id'>;
   ids: IdFactory;
   clock: Clock;
   concurrency: number;
@@ -90,6 +103,7 @@ const MAX_HANDLER_FAILURES = 5;
 
 export function createDbQueue({
   db,
+  nodes,
   ids,
   clock,
   concurrency,
@@ -105,7 +119,7 @@ export function createDbQueue({
     : except?.length
       ? sql`AND kind NOT IN (${sql.join([...except])})`
       : sql``;
-  const workerId = ids('job').replace('job_', 'wrk_');
+  const workerId = nodes.id;
   let handlers: Record<string, JobHandler> = {};
   let giveUps: Record<string, GiveUp> = {};
   let running = false;
@@ -313,12 +327,28 @@ export function createDbQueue({
     async complete(trx, jobId) {
       await trx.deleteFrom('jobs').where('id', '=', jobId).execute();
     },
+    async recover() {
+      const r = await sql`UPDATE jobs SET locked_by = NULL, locked_at = NULL
+        WHERE locked_by IS NOT NULL ${kindFilter} AND locked_by <> ${workerId}
+          AND locked_by NOT IN (SELECT id FROM airmy_nodes)`.execute(kysely);
+      const freed = Number(r.numAffectedRows ?? 0);
+      if (freed > 0) this.notify();
+      return freed;
+    },
+    async wake(kind, refId) {
+      await kysely
+        .updateTable('jobs')
+        .set({ run_at: clock.now() })
+        .where('kind', '=', kind)
+        .where('ref_id', '=', refId)
+        .where('locked_by', 'is', null)
+        .execute();
+      this.notify();
+    },
     async start(h, g = {}) {
       handlers = h;
       giveUps = g;
-      await sql`UPDATE jobs SET locked_by = NULL, locked_at = NULL WHERE locked_by IS NOT NULL ${kindFilter}`.execute(
-        kysely,
-      );
+      await this.recover();
       running = true;
       dirty = true;
       void pump();

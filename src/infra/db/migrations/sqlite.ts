@@ -295,4 +295,37 @@ CREATE TABLE error_reports (
 CREATE INDEX error_reports_last_seen ON error_reports (last_seen);
 `,
   },
+  {
+    id: 21,
+    name: 'worker_leases',
+    // Every process that executes jobs holds a lease here, renewed by a heartbeat (infra/queue/
+    // nodes.ts). A job lock names its node: recovery unlocks only the jobs of nodes whose lease
+    // lapsed, so a node starting next to others never takes their in-flight work (issue 14).
+    sql: `
+CREATE TABLE airmy_nodes (
+  id TEXT PRIMARY KEY, role TEXT NOT NULL, machine TEXT NOT NULL, pid INTEGER NOT NULL,
+  started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, queues TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX jobs_locked_by ON jobs (locked_by) WHERE locked_by IS NOT NULL;
+`,
+  },
+  {
+    id: 22,
+    name: 'cluster_ticks',
+    // Periodic work (lease sweeps, alert evaluation) runs once per cluster per tick: the node whose
+    // conditional upsert moves a tick's due time forward is the one that runs it (infra/queue/ticks.ts).
+    sql: `
+CREATE TABLE airmy_ticks (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
+`,
+  },
+  {
+    id: 23,
+    name: 'run_cancel_requested',
+    // Cluster mode: a cancel through one node of a run executing on another is sent over the bus
+    // and also stored here; the executor re-reads it every second, so a lost bus message delays a
+    // cancel by at most that (engine/run-executor.ts, CANCEL_CHECK_MS). Null: no cancel asked.
+    sql: `
+ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER;
+`,
+  },
 ];
