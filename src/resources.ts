@@ -27,6 +27,8 @@ import { createDeploymentService, type DeploymentService } from './deployments/s
 import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
+import { DEFAULT_LIMITS, resolveLimits } from './engine/sandbox/limits.ts';
+import { createSandboxPool } from './engine/sandbox/pool.ts';
 import { createGuardrailService } from './guardrails/service.ts';
 import { createGuardrailPolicyStore } from './guardrails/store.ts';
 import { createIdempotencyStore } from './http/idempotency/store.ts';
@@ -192,6 +194,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     audit,
   });
+  /** code agents' guests run on these worker threads, never on this one (src/engine/sandbox/) */
+  const sandbox = createSandboxPool({
+    workers: config.sandbox.workers,
+    guestsPerWorker: config.sandbox.guestsPerWorker,
+  });
+  // compiling and loading a module is bounded like a run of it (its top level may loop)
+  const checkLimits = resolveLimits(DEFAULT_LIMITS, config.sandbox);
   const executor = createRunExecutor({
     db,
     store: runStore,
@@ -216,6 +225,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await completionWebhooks.runsFinished(trx, runs);
     },
     tracing,
+    code: { sandbox, models, sandboxConfig: config.sandbox },
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -236,6 +246,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     checkGuardrails: guardrails.check,
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
+    compileCode: (code) => sandbox.check(code, checkLimits),
+    sandbox: config.sandbox,
   });
   const auth = createAuthService({
     keys: stores.apiKeys,
@@ -288,6 +300,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     checkGuardrails: (orgId, ref) => guardrails.check(orgId, ref, 'agent_id'),
     audit,
+    loadCode: (code) => sandbox.check(code, checkLimits, true),
   });
   const pipelineStore = createPipelineStore(db);
   pipelineRunById = (id) => pipelineStore.getRunById(id);
@@ -408,6 +421,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     webhookQueue,
     completionWebhooks,
     executor,
+    sandbox,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
@@ -449,6 +463,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await metricsWriter.close();
       // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
       await tracing?.shutdown();
+      await sandbox.close();
       await bus.close();
       await db.close();
     },

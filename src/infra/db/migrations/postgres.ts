@@ -279,4 +279,14 @@ ALTER TABLE runs ADD COLUMN trace_context TEXT;
 ALTER TABLE pipeline_runs ADD COLUMN trace_context TEXT;
 `,
   },
+  {
+    id: 24,
+    name: 'code_agents',
+    // An agent may carry an ES module run in the sandbox instead of one model call (src/engine/
+    // code-run.ts), with its per-run limits; deployments and runs freeze both in their config JSON.
+    sql: `
+ALTER TABLE agents ADD COLUMN code TEXT;
+ALTER TABLE agents ADD COLUMN code_limits TEXT;
+`,
+  },
 ];
