@@ -55,6 +55,24 @@ export interface Config {
   allowPrivateWebhooks: boolean;
   /** OTEL_EXPORTER_OTLP_ENDPOINT and friends: traces over OTLP/HTTP; null (the default) → tracing off */
   otel: OtelConfig | null;
+  /** code agents' sandbox (src/engine/sandbox/): the worker pool and the organization-wide maxima */
+  sandbox: SandboxConfig;
+}
+
+/** The sandbox pool and the ceilings every agent's `code_limits` must stay within. */
+export interface SandboxConfig {
+  /** AIRMY_SANDBOX_WORKERS (default 2): worker threads running guests */
+  workers: number;
+  /** AIRMY_SANDBOX_GUESTS_PER_WORKER (default 16): guests one worker hosts at once */
+  guestsPerWorker: number;
+  /** AIRMY_SANDBOX_MAX_MEMORY_MB (default 256) */
+  maxMemoryMb: number;
+  /** AIRMY_SANDBOX_MAX_CPU_MS (default 60000) */
+  maxCpuMs: number;
+  /** AIRMY_SANDBOX_MAX_OUTPUT_BYTES (default 10485760) */
+  maxOutputBytes: number;
+  /** AIRMY_SANDBOX_MAX_HOST_CALLS (default 10000) */
+  maxHostCalls: number;
 }
 
 /** Where and how spans are exported (src/observability/tracing.ts). */
@@ -264,6 +282,14 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
     allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,
     otel: otel(env),
+    sandbox: Object.freeze({
+      workers: int(env, 'AIRMY_SANDBOX_WORKERS', 2, 1, 256),
+      guestsPerWorker: int(env, 'AIRMY_SANDBOX_GUESTS_PER_WORKER', 16, 1, 1024),
+      maxMemoryMb: int(env, 'AIRMY_SANDBOX_MAX_MEMORY_MB', 256, 8, 2048),
+      maxCpuMs: int(env, 'AIRMY_SANDBOX_MAX_CPU_MS', 60_000, 10, 3_600_000),
+      maxOutputBytes: int(env, 'AIRMY_SANDBOX_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1_024, 100 * 1024 * 1024),
+      maxHostCalls: int(env, 'AIRMY_SANDBOX_MAX_HOST_CALLS', 10_000, 1, 1_000_000),
+    }),
   };
   return Object.freeze(config);
 }

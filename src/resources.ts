@@ -27,6 +27,8 @@ import { createDeploymentService, type DeploymentService } from './deployments/s
 import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
+import { DEFAULT_LIMITS, resolveLimits } from './engine/sandbox/limits.ts';
+import { createSandboxPool } from './engine/sandbox/pool.ts';
 import { createErrorReporter } from './error-reports/reporter.ts';
 import { createErrorReportStore } from './error-reports/store.ts';
 import { createGuardrailService } from './guardrails/service.ts';
@@ -292,6 +294,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     bus,
   });
+  /** code agents' guests run on these worker threads, never on this one (src/engine/sandbox/) */
+  const sandbox = createSandboxPool({
+    workers: config.sandbox.workers,
+    guestsPerWorker: config.sandbox.guestsPerWorker,
+  });
+  // compiling and loading a module is bounded like a run of it (its top level may loop)
+  const checkLimits = resolveLimits(DEFAULT_LIMITS, config.sandbox);
   const executor = createRunExecutor({
     db,
     store: runStore,
@@ -322,6 +331,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         ?.facts ?? null,
     // cluster mode: a cancel whose bus message was lost still stops the run within a second
     cancelCheckMs: redis ? CANCEL_CHECK_MS : undefined,
+    code: { sandbox, models, sandboxConfig: config.sandbox },
   });
   /** queued runs past their queue_timeout_ms end `expired` at the deadline (runs/queue-expiry.ts) */
   const queueExpiry = createQueueExpiry({
@@ -341,6 +351,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
     bus,
+    compileCode: (code) => sandbox.check(code, checkLimits),
+    sandbox: config.sandbox,
   });
   const auth = createAuthService({
     keys: stores.apiKeys,
@@ -399,6 +411,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     checkGuardrails: (orgId, ref) => guardrails.check(orgId, ref, 'agent_id'),
     audit,
+    loadCode: (code) => sandbox.check(code, checkLimits, true),
   });
   const pipelineStore = createPipelineStore(db);
   pipelineRunById = (id) => pipelineStore.getRunById(id);
@@ -541,6 +554,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     readiness,
     completionWebhooks,
     executor,
+    sandbox,
     pipelineEngine: engine,
     stores: { ...stores, runs: runStore },
     services: allServices,
@@ -591,6 +605,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       await errorReporter.close();
       // ended spans are exported before the process exits (bounded by OTEL_EXPORTER_OTLP_TIMEOUT)
       await tracing?.shutdown();
+      await sandbox.close();
       await bus.close();
       await redis?.close();
       await db.close();

@@ -85,11 +85,14 @@ type BrowserSession struct {
 
 // Agent is the Agent schema.
 type Agent struct {
-	ID           string            `json:"id"`
-	Object       string            `json:"object"`
-	Name         string            `json:"name"`
-	Description  *string           `json:"description"`
-	Model        string            `json:"model"`
+	ID          string  `json:"id"`
+	Object      string  `json:"object"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	// null: a code agent without a model
+	Model        *string           `json:"model"`
+	Code         *string           `json:"code"`
+	CodeLimits   *AgentCodeLimits  `json:"code_limits"`
 	Instructions *string           `json:"instructions"`
 	Parameters   map[string]any    `json:"parameters"`
 	Tools        []string          `json:"tools"`
@@ -102,6 +105,14 @@ type Agent struct {
 	CreatedAt time.Time     `json:"created_at"`
 	UpdatedAt time.Time     `json:"updated_at"`
 	DeletedAt *time.Time    `json:"deleted_at,omitempty"`
+}
+
+// AgentCodeLimits is a nested object of the API.
+type AgentCodeLimits struct {
+	MemoryMb    *int64 `json:"memory_mb,omitempty"`
+	CpuMs       *int64 `json:"cpu_ms,omitempty"`
+	OutputBytes *int64 `json:"output_bytes,omitempty"`
+	HostCalls   *int64 `json:"host_calls,omitempty"`
 }
 
 // AgentSmokeTest is a nested object of the API.
@@ -151,6 +162,8 @@ type Run struct {
 type RunError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Code agents: the guest's stack trace (lines and columns of the agent's code)
+	Stack *string `json:"stack,omitempty"`
 }
 
 // RunUsage is a nested object of the API.
@@ -356,6 +369,9 @@ type DeploymentConfig struct {
 	Guardrails   *string        `json:"guardrails"`
 	SmokeTest    map[string]any `json:"smoke_test"`
 	AgentVersion int64          `json:"agent_version"`
+	// A code agent's module, frozen
+	Code       *string          `json:"code,omitempty"`
+	CodeLimits map[string]int64 `json:"code_limits,omitempty"`
 }
 
 // DeploymentLogLine is the DeploymentLogLine schema.
@@ -577,9 +593,11 @@ type AgentListParams struct {
 type AgentNewParams struct {
 	Name string `json:"name"`
 	// provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)
-	Model        string  `json:"model"`
-	Description  *string `json:"description,omitempty"`
-	Instructions *string `json:"instructions,omitempty"`
+	Model        *string                   `json:"model,omitempty"`
+	Code         *string                   `json:"code,omitempty"`
+	CodeLimits   *AgentNewParamsCodeLimits `json:"code_limits,omitempty"`
+	Description  *string                   `json:"description,omitempty"`
+	Instructions *string                   `json:"instructions,omitempty"`
 	// Model call settings
 	Parameters *AgentNewParamsParameters `json:"parameters,omitempty"`
 	Tools      []string                  `json:"tools,omitempty"`
@@ -590,6 +608,19 @@ type AgentNewParams struct {
 	SmokeTest *AgentNewParamsSmokeTest `json:"smoke_test,omitempty"`
 	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
 	Webhook *AgentNewParamsWebhook `json:"webhook,omitempty"`
+}
+
+// AgentNewParamsCodeLimits is a nested object of the API.
+// A code agent's per-run limits, each within the server's maxima (AIRMY_SANDBOX_MAX_*); wall time is the run's timeout_ms
+type AgentNewParamsCodeLimits struct {
+	// Guest heap (default 64)
+	MemoryMb *int64 `json:"memory_mb,omitempty"`
+	// CPU time per run (default 10000)
+	CpuMs *int64 `json:"cpu_ms,omitempty"`
+	// The output as JSON (default 1048576)
+	OutputBytes *int64 `json:"output_bytes,omitempty"`
+	// ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000)
+	HostCalls *int64 `json:"host_calls,omitempty"`
 }
 
 // AgentNewParamsParameters is a nested object of the API.
@@ -647,9 +678,11 @@ type AgentNewParamsWebhook struct {
 type AgentUpdateParams struct {
 	Name *string `json:"name,omitempty"`
 	// provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)
-	Model        *string `json:"model,omitempty"`
-	Description  *string `json:"description,omitempty"`
-	Instructions *string `json:"instructions,omitempty"`
+	Model        *string                      `json:"model,omitempty"`
+	Code         *string                      `json:"code,omitempty"`
+	CodeLimits   *AgentUpdateParamsCodeLimits `json:"code_limits,omitempty"`
+	Description  *string                      `json:"description,omitempty"`
+	Instructions *string                      `json:"instructions,omitempty"`
 	// Model call settings
 	Parameters *AgentUpdateParamsParameters `json:"parameters,omitempty"`
 	Tools      []string                     `json:"tools,omitempty"`
@@ -660,6 +693,19 @@ type AgentUpdateParams struct {
 	SmokeTest *AgentUpdateParamsSmokeTest `json:"smoke_test,omitempty"`
 	// The completion webhook every run of it inherits unless the run sets its own; null removes it. Replaced whole: give the secret again
 	Webhook *AgentUpdateParamsWebhook `json:"webhook,omitempty"`
+}
+
+// AgentUpdateParamsCodeLimits is a nested object of the API.
+// A code agent's per-run limits, each within the server's maxima (AIRMY_SANDBOX_MAX_*); wall time is the run's timeout_ms
+type AgentUpdateParamsCodeLimits struct {
+	// Guest heap (default 64)
+	MemoryMb *int64 `json:"memory_mb,omitempty"`
+	// CPU time per run (default 10000)
+	CpuMs *int64 `json:"cpu_ms,omitempty"`
+	// The output as JSON (default 1048576)
+	OutputBytes *int64 `json:"output_bytes,omitempty"`
+	// ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000)
+	HostCalls *int64 `json:"host_calls,omitempty"`
 }
 
 // AgentUpdateParamsParameters is a nested object of the API.

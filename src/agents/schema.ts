@@ -9,7 +9,7 @@ import { OwnerWebhookField, WebhookView } from '../webhooks/schema.ts';
 const MODEL_DESCRIPTION =
   'provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)';
 
-const Parameters = Type.Object(
+export const Parameters = Type.Object(
   {
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
@@ -98,10 +98,50 @@ const fields = {
   ]),
 };
 
+/** A code agent's module: the cap keeps agents (and every run's frozen config) small. */
+export const MAX_CODE_BYTES = 256 * 1024;
+
+const codeFields = {
+  code: Type.Union([
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_CODE_BYTES,
+      description:
+        'An ES module whose default export is `async (input, ctx) => output`, run in a QuickJS WebAssembly sandbox (docs/code-agents.md); null: a prompt agent',
+    }),
+    Type.Null(),
+  ]),
+  code_limits: Type.Union([
+    Type.Object(
+      {
+        memory_mb: Type.Optional(Type.Integer({ minimum: 1, description: 'Guest heap (default 64)' })),
+        cpu_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'CPU time per run (default 10000)' })),
+        output_bytes: Type.Optional(
+          Type.Integer({ minimum: 2, description: 'The output as JSON (default 1048576)' }),
+        ),
+        host_calls: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description: 'ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000)',
+          }),
+        ),
+      },
+      {
+        additionalProperties: false,
+        description:
+          "A code agent's per-run limits, each within the server's maxima (AIRMY_SANDBOX_MAX_*); wall time is the run's timeout_ms",
+      },
+    ),
+    Type.Null(),
+  ]),
+};
+
 export const CreateAgent = Type.Object(
   {
     name: fields.name,
-    model: fields.model,
+    model: Type.Optional(fields.model),
+    code: Type.Optional(codeFields.code),
+    code_limits: Type.Optional(codeFields.code_limits),
     description: Type.Optional(fields.description),
     instructions: Type.Optional(fields.instructions),
     parameters: Type.Optional(fields.parameters),
@@ -119,6 +159,8 @@ export const UpdateAgent = Type.Object(
   {
     name: Type.Optional(fields.name),
     model: Type.Optional(fields.model),
+    code: Type.Optional(codeFields.code),
+    code_limits: Type.Optional(codeFields.code_limits),
     description: Type.Optional(fields.description),
     instructions: Type.Optional(fields.instructions),
     parameters: Type.Optional(fields.parameters),
@@ -138,7 +180,17 @@ export const Agent = Type.Object(
     object: Type.Literal('agent'),
     name: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
-    model: Type.String(),
+    model: Type.Union([Type.String(), Type.Null()], { description: 'null: a code agent without a model' }),
+    code: Type.Union([Type.String(), Type.Null()]),
+    code_limits: Type.Union([
+      Type.Object({
+        memory_mb: Type.Optional(Type.Integer()),
+        cpu_ms: Type.Optional(Type.Integer()),
+        output_bytes: Type.Optional(Type.Integer()),
+        host_calls: Type.Optional(Type.Integer()),
+      }),
+      Type.Null(),
+    ]),
     instructions: Type.Union([Type.String(), Type.Null()]),
     parameters: Type.Record(Type.String(), Type.Unknown()),
     tools: Type.Array(Type.String()),

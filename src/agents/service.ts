@@ -1,7 +1,10 @@
 import { type AuditRecorder, audited, changedFields, givenFields } from '../audit/service.ts';
 import { type Clock, iso } from '../clock.ts';
+import type { SandboxConfig } from '../config.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
 import { ModelError } from '../engine/providers/index.ts';
+import { type CodeLimits, overMaximum } from '../engine/sandbox/limits.ts';
+import type { CodeError } from '../engine/sandbox/protocol.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
@@ -27,6 +30,10 @@ export interface AgentServiceDeps {
   sealWebhook?: (input: WebhookInput | null, agentId: string) => Promise<string | null>;
   /** cluster mode: invalidations of the runtime cache reach every process (infra/cache/read-cache.ts) */
   bus?: Bus;
+  /** compiles a code agent's module in the sandbox: null, or its syntax error (src/engine/sandbox/) */
+  compileCode?: (code: string) => Promise<CodeError | null>;
+  /** the server's sandbox maxima, which `code_limits` must stay within */
+  sandbox?: SandboxConfig;
 }
 
 /** What the caller may put in `tools`: private connectors need the connectors:private scope. */
@@ -40,7 +47,9 @@ export function toAgent(row: AgentRow) {
     object: 'agent' as const,
     name: row.name,
     description: row.description,
-    model: row.model,
+    model: row.model === '' ? null : row.model,
+    code: row.code ?? null,
+    code_limits: row.code_limits ? (JSON.parse(row.code_limits) as CodeLimits) : null,
     instructions: row.instructions,
     parameters: JSON.parse(row.parameters) as Record<string, unknown>,
     tools: JSON.parse(row.tools) as string[],
@@ -63,6 +72,8 @@ const AGENT_FIELDS = [
   'name',
   'description',
   'model',
+  'code',
+  'code_limits',
   'instructions',
   'parameters',
   'tools',
@@ -82,7 +93,37 @@ export function createAgentService({
   audit,
   sealWebhook,
   bus,
+  compileCode,
+  sandbox,
 }: AgentServiceDeps) {
+  /** A module that does not compile is a 422 naming `code`, with the line and column. */
+  async function checkCode(code: string | null | undefined, limits: CodeLimits | null | undefined) {
+    if (limits && sandbox) {
+      const over = overMaximum(limits, sandbox);
+      if (over)
+        throw unprocessable(
+          'code_limit_too_high',
+          `code_limits.${over[0]} may be at most ${over[1]} on this server`,
+          `code_limits.${over[0]}`,
+        );
+    }
+    if (typeof code !== 'string' || !compileCode) return;
+    const error = await compileCode(code);
+    if (!error) return;
+    const at =
+      error.line !== null
+        ? ` (line ${error.line}${error.column !== null ? `, column ${error.column}` : ''})`
+        : '';
+    throw unprocessable('invalid_code', `The agent's code does not compile: ${error.message}${at}`, 'code');
+  }
+  function needModel(model: string | undefined, code: string | null | undefined) {
+    if (!model && !code)
+      throw unprocessable(
+        'parameter_missing',
+        'model is required (only a code agent may go without one)',
+        'model',
+      );
+  }
   function checkModel(model: string) {
     try {
       models.validate(model);
@@ -105,7 +146,9 @@ export function createAgentService({
   });
   return {
     async create(orgId: string, body: CreateAgentBody, id?: string, access?: ToolAccess) {
-      checkModel(body.model);
+      needModel(body.model, body.code);
+      if (body.model !== undefined) checkModel(body.model);
+      await checkCode(body.code, body.code_limits);
       if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
       if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
       const agentId = id ?? ids('ag');
@@ -116,7 +159,9 @@ export function createAgentService({
         org_id: orgId,
         name: body.name,
         description: body.description ?? null,
-        model: body.model,
+        model: body.model ?? '',
+        code: body.code ?? null,
+        code_limits: body.code_limits ? JSON.stringify(body.code_limits) : null,
         instructions: body.instructions ?? null,
         parameters: JSON.stringify(body.parameters ?? {}),
         tools: JSON.stringify(body.tools ?? []),
@@ -153,9 +198,11 @@ export function createAgentService({
     },
     async update(orgId: string, id: string, body: UpdateAgentBody, access?: ToolAccess) {
       if (body.model !== undefined) checkModel(body.model);
+      await checkCode(body.code, body.code_limits);
       if (body.tools?.length) await checkTools?.(orgId, body.tools, access?.privateConnectors ?? true);
       if (body.guardrails) await checkGuardrails?.(orgId, body.guardrails);
       const current = await mustGet(orgId, id);
+      needModel(body.model ?? current.model, body.code === undefined ? current.code : body.code);
       const webhook =
         body.webhook === undefined
           ? undefined
@@ -167,6 +214,10 @@ export function createAgentService({
         ...(body.name !== undefined && { name: body.name }),
         ...(body.description !== undefined && { description: body.description }),
         ...(body.model !== undefined && { model: body.model }),
+        ...(body.code !== undefined && { code: body.code }),
+        ...(body.code_limits !== undefined && {
+          code_limits: body.code_limits === null ? null : JSON.stringify(body.code_limits),
+        }),
         ...(body.instructions !== undefined && { instructions: body.instructions }),
         ...(body.parameters !== undefined && { parameters: JSON.stringify(body.parameters) }),
         ...(body.tools !== undefined && { tools: JSON.stringify(body.tools) }),

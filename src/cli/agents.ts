@@ -28,7 +28,7 @@ const list: Command = {
       table(
         ctx,
         ['ID', 'NAME', 'MODEL', 'VERSION', 'CREATED'],
-        agents.map((a) => [a.id, a.name, a.model, String(a.version), a.created_at]),
+        agents.map((a) => [a.id, a.name, a.model ?? '(code)', String(a.version), a.created_at]),
       ),
     );
     return 0;

@@ -66,6 +66,8 @@ const ConfigSnapshot = Type.Object(
     guardrails: Type.Union([Type.String(), Type.Null()]),
     smoke_test: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     agent_version: Type.Integer(),
+    code: Type.Optional(Type.String({ description: "A code agent's module, frozen" })),
+    code_limits: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   },
   { description: 'The agent’s configuration frozen when the deployment was created' },
 );

@@ -23,6 +23,7 @@ import type { AuditRecorder } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import { type Clock, iso } from '../clock.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
+import type { CodeError } from '../engine/sandbox/protocol.ts';
 import { notFound, unprocessable } from '../errors.ts';
 import { builtinTemplates } from '../guardrails/templates.ts';
 import type { IdFactory } from '../ids.ts';
@@ -34,7 +35,7 @@ import type { DeploymentLogRow, DeploymentRow, JobRow, RunRow } from '../infra/d
 import type { Queue } from '../infra/queue/queue.ts';
 import { isTerminal } from '../runs/events.ts';
 import type { RunConfig } from '../runs/present.ts';
-import type { DeploymentResolver, RunService, ServedConfig } from '../runs/service.ts';
+import { codeOf, type DeploymentResolver, type RunService, type ServedConfig } from '../runs/service.ts';
 import type { CreateDeploymentBody, DeploymentStatus } from './schema.ts';
 import type { DeploymentFilters, DeploymentStore } from './store.ts';
 
@@ -113,6 +114,8 @@ export interface DeploymentServiceDeps {
   checkGuardrails?: (orgId: string, ref: string | null) => Promise<void>;
   /** audit log: create and rollback record inside their transactions */
   audit?: AuditRecorder;
+  /** code agents: compiles and loads the module in the sandbox (null: it loads; src/engine/sandbox/) */
+  loadCode?: (code: string) => Promise<CodeError | null>;
 }
 
 type Line = { level?: 'info' | 'warn' | 'error'; step: string; message: string; status?: DeploymentStatus };
@@ -231,7 +234,21 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     publish(rows);
   }
 
-  /** Steps that need no run: configuration shape, model provider, guardrail policy. */
+  /** Code agents: the module compiles and loads in the sandbox, its default export a function. */
+  async function checkCode(dep: DeploymentRow, code: string) {
+    if (!deps.loadCode) throw new StepFailed('code', 'Code agents are not available on this server');
+    const error = await deps.loadCode(code);
+    if (error) {
+      const at =
+        error.line !== null
+          ? ` at line ${error.line}${error.column !== null ? `, column ${error.column}` : ''}`
+          : '';
+      throw new StepFailed('code', `The agent's code does not load: ${error.message}${at}`);
+    }
+    await log(dep.id, { step: 'code', message: 'The module compiles and its default export is a function' });
+  }
+
+  /** Steps that need no run: configuration shape, code, model provider, guardrail policy. */
   async function staticChecks(dep: DeploymentRow) {
     let config: DeploymentConfig;
     try {
@@ -239,9 +256,10 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     } catch {
       throw new StepFailed('config', 'The configuration snapshot is not valid JSON');
     }
+    const isCode = typeof config.code === 'string';
     const wellFormed =
       typeof config.model === 'string' &&
-      config.model.length > 0 &&
+      (config.model.length > 0 || isCode) &&
       (config.instructions === null || typeof config.instructions === 'string') &&
       typeof config.parameters === 'object' &&
       config.parameters !== null &&
@@ -250,17 +268,20 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       config.tools.every((t) => typeof t === 'string');
     if (!wellFormed) throw new StepFailed('config', 'The configuration is malformed');
     await log(dep.id, { step: 'config', message: 'Configuration is well-formed' });
-    try {
-      models.validate(config.model);
-    } catch (err) {
-      throw new StepFailed('model', `Model '${config.model}' is not resolvable: ${(err as Error).message}`);
-    }
-    if (!models.isConfigured(config.model))
-      throw new StepFailed('model', `The provider of '${config.model}' is not configured on this server`);
-    await log(dep.id, {
-      step: 'model',
-      message: `Model '${config.model}' resolves to a configured provider`,
-    });
+    if (isCode) await checkCode(dep, config.code!);
+    if (config.model !== '') {
+      try {
+        models.validate(config.model);
+      } catch (err) {
+        throw new StepFailed('model', `Model '${config.model}' is not resolvable: ${(err as Error).message}`);
+      }
+      if (!models.isConfigured(config.model))
+        throw new StepFailed('model', `The provider of '${config.model}' is not configured on this server`);
+      await log(dep.id, {
+        step: 'model',
+        message: `Model '${config.model}' resolves to a configured provider`,
+      });
+    } else await log(dep.id, { step: 'model', message: 'No model (a code agent without ctx.model)' });
     if (deps.checkGuardrails) {
       try {
         await deps.checkGuardrails(dep.org_id, config.guardrails);
@@ -292,6 +313,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       guardrails: config.guardrails,
       agent_version: config.agent_version,
       stream: false,
+      ...(typeof config.code === 'string' && { code: config.code }),
+      ...(config.code_limits && { code_limits: config.code_limits }),
     };
     // The smoke run is the organization's own (it shows in its runs), on no API key.
     const system = { orgId: dep.org_id, keyId: null } as unknown as Principal;
@@ -466,6 +489,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         guardrails: agent.guardrails,
         smoke_test: agent.smoke_test === null ? null : JSON.parse(agent.smoke_test),
         agent_version: agent.version,
+        ...codeOf(agent),
       };
       const now = clock.now();
       const environment = body.environment ?? 'production';

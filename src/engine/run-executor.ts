@@ -37,6 +37,11 @@
  * transaction (shared with other runs by the group commit) instead of two. A crash before the mark
  * leaves it `queued` with its job, so the next start runs it again — the price of those 20 ms.
  *
+ * Code agents (a `code` in the config) run their module in the sandbox instead of one model call
+ * (code-run.ts): the same events, marks and outcomes, plus `run.log`; past the guest's CPU limit
+ * the run is `timed_out`, past its memory limit `failed` (`memory_limit_exceeded`), a guest
+ * exception `failed` with the guest's message and stack (`codeFailure`).
+ *
  * Inline runs (sync `POST /v2/runs`, see RunService.create) go one step further: nothing at all is
  * stored before they run. One that ends within MARK_AFTER_MS is written whole — row, events,
  * rollups — in that one write, and only then is the answer sent: a client never holds the id of a
@@ -50,7 +55,7 @@ import { iso } from '../clock.ts';
 import type { ToolDefinition, ToolResolver } from '../connectors/tool.ts';
 import type { CompiledPolicy } from '../guardrails/compile.ts';
 import { createOutputGuard } from '../guardrails/output.ts';
-import type { GuardrailSnapshot } from '../guardrails/service.ts';
+import { type GuardrailSnapshot, mergeHits } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
 import { createGroupCommit } from '../infra/db/group-commit.ts';
@@ -67,8 +72,10 @@ import {
 } from '../runs/events.ts';
 import { type Run, type RunConfig, storedEventData, toRun } from '../runs/present.ts';
 import type { RunStore } from '../runs/store.ts';
+import { type CodeRunDeps, CodeRunFatal, runCode } from './code-run.ts';
 import { ModelError, type ModelRegistry } from './providers/index.ts';
 import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from './run-tools.ts';
+import { SandboxFailure } from './sandbox/pool.ts';
 
 const FLUSH_MS = 100;
 /** A run still going after this long is marked (an inline one: stored) `running` (see above). */
@@ -106,6 +113,8 @@ export interface RunExecutorDeps {
    * reaches this process directly.
    */
   cancelCheckMs?: number;
+  /** code agents' sandbox; absent: a code agent's run fails `sandbox_unavailable` */
+  code?: CodeRunDeps;
 }
 
 /** What a group transaction's units stage for its one final write (see `commits`). */
@@ -147,6 +156,13 @@ function holding<T>(into: Set<RunEventRow>, rows: RunEventRow[], write: Promise<
 class CancelReason extends Error {}
 class TimeoutReason extends Error {}
 
+/** A code agent's failure as the run's outcome: CPU past its limit is a timeout, the rest failures. */
+function codeFailure(err: SandboxFailure): { status: 'failed' | 'timed_out'; error: string } {
+  const body: { code: string; message: string; stack?: string } = { code: err.code, message: err.message };
+  if (err.guestStack) body.stack = err.guestStack;
+  return { status: err.code === 'cpu_limit_exceeded' ? 'timed_out' : 'failed', error: JSON.stringify(body) };
+}
+
 export function createRunExecutor({
   db,
   store,
@@ -162,6 +178,7 @@ export function createRunExecutor({
   tracing,
   onUnexpectedError,
   cancelCheckMs,
+  code,
 }: RunExecutorDeps) {
   const live = new Map<string, Live>();
   // The cancel backstop: one query per interval for every run executing here, while there are any.
@@ -409,13 +426,78 @@ export function createRunExecutor({
     // Tool events are buffered and flushed like deltas; the calls end up on the run row.
     const toolRecord = createToolRecord();
     let tools: ToolDefinition[] = [];
-    const emit = (type: 'run.tool_call' | 'run.tool_result', extra: Partial<RunEvent>) => {
+    const emit = (type: 'run.tool_call' | 'run.tool_result' | 'run.log', extra: Partial<RunEvent>) => {
       const row = eventRow(run.id, ++state.seq, type, extra);
       state.buffer.push(row);
       publish(row);
       flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
     };
     try {
+      if (config.code !== undefined) {
+        const policy = guardrails?.(config.guardrail_policy) ?? null;
+        if (!code)
+          throw new CodeRunFatal('sandbox_unavailable', 'Code agents are not available on this server');
+        const ran = await runCode(code, {
+          run: runningRow,
+          config,
+          input: JSON.parse(run.input),
+          signal: state.abort.signal,
+          policy,
+          // a tool call may have effects: the run is marked running before the first one
+          beforeTool: markOrStop,
+          tools: async () => {
+            tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
+            return tools;
+          },
+          onDelta: (received) => {
+            const delta = outputGuard.push(received);
+            if (!delta) return;
+            const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta });
+            state.buffer.push(row);
+            publish(row);
+            flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
+          },
+          onToolCall: (call) => emit('run.tool_call', { tool_call: toolRecord.call(call) }),
+          onToolResult: (res) => emit('run.tool_result', { tool_result: toolRecord.result(res) }),
+          onLog: (message) => emit('run.log', { log: { level: 'info', message } }),
+        });
+        if (tools.length) await closeTools(tools.splice(0));
+        clearTimeout(flushing);
+        const verdict = outputGuard.end(ran.streamed);
+        if (verdict.tail) {
+          const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta: verdict.tail });
+          state.buffer.push(row);
+          publish(row);
+        }
+        let output = ran.output;
+        let blocked = verdict.blocked;
+        let hits = verdict.hits;
+        if (policy && !blocked) {
+          const checked = policy.checkValue(output, 'output');
+          blocked = checked.blocked;
+          output = checked.value as Record<string, unknown>;
+          if (checked.hits.length)
+            hits = JSON.stringify(mergeHits(JSON.parse(hits ?? run.guardrail_hits ?? '[]'), checked.hits));
+        }
+        const error = blocked && {
+          code: 'guardrail_blocked',
+          message: `The output was blocked by guardrail rule '${blocked.rule}': ${blocked.message}`,
+        };
+        await end(
+          error ? 'failed' : 'completed',
+          {
+            output: error ? null : JSON.stringify(output),
+            ...(error && { error: JSON.stringify(error) }),
+            ...(hits !== undefined && { guardrail_hits: hits }),
+            input_tokens: ran.usage.input_tokens,
+            output_tokens: ran.usage.output_tokens,
+            latency_ms: clock.now() - now,
+            ...toolRecord.fields(),
+          },
+          state.buffer.splice(0),
+        );
+        return;
+      }
       // a tool call may have effects: a run is marked running before it can make one
       if (config.tools.length) await markOrStop();
       if (config.tools.length) tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
@@ -524,8 +606,12 @@ export function createRunExecutor({
           },
           buffered,
         );
+      } else if (err instanceof SandboxFailure) {
+        const { status, error } = codeFailure(err);
+        await end(status, { latency_ms: latency, error, ...toolRecord.fields() }, buffered);
       } else {
-        const known = err instanceof ModelError || err instanceof ToolsUnavailable;
+        const known =
+          err instanceof ModelError || err instanceof ToolsUnavailable || err instanceof CodeRunFatal;
         if (!known) {
           const facts = onUnexpectedError?.(err, run, job.id);
           if (facts) spans?.exception(facts);

@@ -27,6 +27,7 @@ export type RunEventType =
   | 'run.output.delta'
   | 'run.tool_call'
   | 'run.tool_result'
+  | 'run.log'
   | 'run.completed'
   | 'run.failed'
   | 'run.cancelled'
@@ -50,6 +51,8 @@ export interface RunEvent {
     error?: { code: string; message: string };
     duration_ms: number;
   };
+  /** run.log: a code agent's ctx.log(...) */
+  log?: { level: string; message: string };
   /** created and terminal events carry the run as it stands */
   run?: unknown;
 }
@@ -77,7 +80,8 @@ export const isTerminalEvent = (type: string) =>
   type !== 'run.started' &&
   type !== 'run.output.delta' &&
   type !== 'run.tool_call' &&
-  type !== 'run.tool_result';
+  type !== 'run.tool_result' &&
+  type !== 'run.log';
 
 export const runTopic = (runId: string) => `run:${runId}`;
 /** `{run_id}`: a cancel for whichever process executes the run (every executor subscribes, resources.ts) */

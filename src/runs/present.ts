@@ -1,4 +1,5 @@
 import { iso } from '../clock.ts';
+import type { CodeLimits } from '../engine/sandbox/limits.ts';
 import type { GuardrailSnapshot } from '../guardrails/service.ts';
 import type { Hit } from '../guardrails/types.ts';
 import type { RunRow } from '../infra/db/schema.ts';
@@ -16,6 +17,10 @@ export interface RunConfig {
   stream: boolean;
   /** the guardrail policy (version) in force when the run was accepted; absent: no guardrails */
   guardrail_policy?: GuardrailSnapshot;
+  /** a code agent's module (src/engine/code-run.ts); `model` may then be '' (none) */
+  code?: string;
+  /** its per-run limits as the agent set them (resolved against the maxima when the run starts) */
+  code_limits?: CodeLimits;
 }
 
 /** One entry of a run's `tool_calls`: `output` when the tool succeeded, `error` when it failed. */
@@ -45,7 +50,10 @@ export function toRun(row: RunRow) {
     model: row.model,
     input: JSON.parse(row.input) as Record<string, unknown>,
     output: row.output === null ? null : (JSON.parse(row.output) as Record<string, unknown>),
-    error: row.error === null ? null : (JSON.parse(row.error) as { code: string; message: string }),
+    error:
+      row.error === null
+        ? null
+        : (JSON.parse(row.error) as { code: string; message: string; stack?: string }),
     latency_ms: row.latency_ms,
     tokens_used: input + output,
     usage: { input_tokens: input, output_tokens: output },

@@ -83,7 +83,18 @@ export const Run = Type.Object(
     model: Type.String(),
     input: Type.Record(Type.String(), Type.Unknown()),
     output: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    error: Type.Union([
+      Type.Object({
+        code: Type.String(),
+        message: Type.String(),
+        stack: Type.Optional(
+          Type.String({
+            description: "Code agents: the guest's stack trace (lines and columns of the agent's code)",
+          }),
+        ),
+      }),
+      Type.Null(),
+    ]),
     latency_ms: Type.Union([Type.Integer(), Type.Null()]),
     tokens_used: Type.Integer(),
     usage: Type.Object({ input_tokens: Type.Integer(), output_tokens: Type.Integer() }),

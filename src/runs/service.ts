@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { RunExecutor } from '../engine/run-executor.ts';
+import type { CodeLimits } from '../engine/sandbox/limits.ts';
 import { notFound, unprocessable } from '../errors.ts';
 import type { GuardedInput } from '../guardrails/service.ts';
 import type { IdFactory } from '../ids.ts';
@@ -50,6 +51,9 @@ export interface ServedConfig {
   tools: string[];
   guardrails: string | null;
   agent_version: number;
+  /** a code agent's module and limits (absent: a prompt agent) */
+  code?: string;
+  code_limits?: CodeLimits;
 }
 
 /**
@@ -105,6 +109,15 @@ export interface RunServiceDeps {
    * (embedded: the bus is in-process and loses nothing): the bus alone.
    */
   backstopMs?: number;
+}
+
+/** An agent row's code and limits, as a config snapshot holds them (nothing for a prompt agent). */
+export function codeOf(agent: AgentRow): Pick<ServedConfig, 'code' | 'code_limits'> {
+  if (typeof agent.code !== 'string') return {};
+  return {
+    code: agent.code,
+    ...(agent.code_limits && { code_limits: JSON.parse(agent.code_limits) as CodeLimits }),
+  };
 }
 
 export function createRunService({
@@ -202,6 +215,7 @@ export function createRunService({
       tools: JSON.parse(agent.tools),
       guardrails: agent.guardrails,
       agent_version: agent.version,
+      ...codeOf(agent),
     };
     checkTools?.(principal, base.tools);
     const config: RunConfig = {
@@ -212,6 +226,8 @@ export function createRunService({
       guardrails: base.guardrails,
       agent_version: base.agent_version,
       stream: body.stream === true,
+      ...(typeof base.code === 'string' && { code: base.code }),
+      ...(base.code_limits && { code_limits: base.code_limits }),
     };
     // Input guardrails: a block is a 422 and no run; redactions are what the model and the stored
     // run see; the policy version in force now is frozen into the config for the output checks.

@@ -719,6 +719,13 @@ export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
     Agent: {
+      code: string | null;
+      code_limits: {
+        cpu_ms?: number;
+        host_calls?: number;
+        memory_mb?: number;
+        output_bytes?: number;
+      } | null;
       /** Format: date-time */
       created_at: string;
       deleted_at?: string | null;
@@ -729,7 +736,8 @@ export interface components {
       metadata: {
         [key: string]: string;
       };
-      model: string;
+      /** @description null: a code agent without a model */
+      model: string | null;
       name: string;
       /** @enum {string} */
       object: 'agent';
@@ -915,6 +923,11 @@ export interface components {
       /** @description The agent’s configuration frozen when the deployment was created */
       config: {
         agent_version: number;
+        /** @description A code agent's module, frozen */
+        code?: string;
+        code_limits?: {
+          [key: string]: number;
+        };
         guardrails: string | null;
         instructions: string | null;
         model: string;
@@ -1152,6 +1165,8 @@ export interface components {
       error: {
         code: string;
         message: string;
+        /** @description Code agents: the guest's stack trace (lines and columns of the agent's code) */
+        stack?: string;
       } | null;
       /** @description Guardrail rules that matched the input or output: what they did and how often */
       guardrails: {
@@ -1320,6 +1335,17 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          code?: string | null;
+          code_limits?: {
+            /** @description CPU time per run (default 10000) */
+            cpu_ms?: number;
+            /** @description ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000) */
+            host_calls?: number;
+            /** @description Guest heap (default 64) */
+            memory_mb?: number;
+            /** @description The output as JSON (default 1048576) */
+            output_bytes?: number;
+          } | null;
           description?: string | null;
           /** @description A guardrail template (none, baseline, pii-redact, pii-block, strict), or a policy id (gp_…) or name; null: none */
           guardrails?: string | null;
@@ -1329,7 +1355,7 @@ export interface operations {
             [key: string]: string;
           };
           /** @description provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model) */
-          model: string;
+          model?: string;
           name: string;
           /** @description Model call settings */
           parameters?: {
@@ -1505,6 +1531,17 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          code?: string | null;
+          code_limits?: {
+            /** @description CPU time per run (default 10000) */
+            cpu_ms?: number;
+            /** @description ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000) */
+            host_calls?: number;
+            /** @description Guest heap (default 64) */
+            memory_mb?: number;
+            /** @description The output as JSON (default 1048576) */
+            output_bytes?: number;
+          } | null;
           description?: string | null;
           /** @description A guardrail template (none, baseline, pii-redact, pii-block, strict), or a policy id (gp_…) or name; null: none */
           guardrails?: string | null;

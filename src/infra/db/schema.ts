@@ -77,6 +77,10 @@ export interface AgentRow {
   smoke_test: string | null;
   /** JSON `{url, secret}` (secret sealed, or null) of the completion webhook (migration 15); optional like tool_calls */
   webhook?: string | null;
+  /** a code agent's ES module (migration 24); `model` is '' when it has none */
+  code?: string | null;
+  /** JSON CodeLimits (engine/sandbox/limits.ts) or null */
+  code_limits?: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -84,6 +84,13 @@ class BrowserSession(TypedDict):
     expires_at: str
 
 
+class AgentCodeLimits(TypedDict, total=False):
+    memory_mb: int
+    cpu_ms: int
+    output_bytes: int
+    host_calls: int
+
+
 class _AgentSmokeTestRequired(TypedDict):
     input: Dict[str, Any]
 
@@ -103,7 +110,10 @@ class _AgentRequired(TypedDict):
     object: Literal["agent"]
     name: str
     description: Optional[str]
-    model: str
+    model: Optional[str]
+    """null: a code agent without a model"""
+    code: Optional[str]
+    code_limits: Optional[AgentCodeLimits]
     instructions: Optional[str]
     parameters: Dict[str, Any]
     tools: List[str]
@@ -121,9 +131,14 @@ class Agent(_AgentRequired, total=False):
     deleted_at: Optional[str]
 
 
-class RunError(TypedDict):
+class _RunErrorRequired(TypedDict):
     code: str
     message: str
+
+
+class RunError(_RunErrorRequired, total=False):
+    stack: str
+    """Code agents: the guest's stack trace (lines and columns of the agent's code)"""
 
 
 class RunUsage(TypedDict):
@@ -320,9 +335,7 @@ class WebhookDelivery(TypedDict):
     created_at: str
 
 
-class DeploymentConfig(TypedDict):
-    """The agent’s configuration frozen when the deployment was created"""
-
+class _DeploymentConfigRequired(TypedDict):
     name: str
     model: str
     instructions: Optional[str]
@@ -331,6 +344,14 @@ class DeploymentConfig(TypedDict):
     guardrails: Optional[str]
     smoke_test: Optional[Dict[str, Any]]
     agent_version: int
+
+
+class DeploymentConfig(_DeploymentConfigRequired, total=False):
+    """The agent’s configuration frozen when the deployment was created"""
+
+    code: str
+    """A code agent's module, frozen"""
+    code_limits: Dict[str, int]
 
 
 class Deployment(TypedDict):
@@ -501,6 +522,19 @@ class ListAgentsParams(TypedDict, total=False):
     ending_before: str
 
 
+class CreateAgentParamsCodeLimits(TypedDict, total=False):
+    """A code agent's per-run limits, each within the server's maxima (AIRMY_SANDBOX_MAX_*); wall time is the run's timeout_ms"""
+
+    memory_mb: int
+    """Guest heap (default 64)"""
+    cpu_ms: int
+    """CPU time per run (default 10000)"""
+    output_bytes: int
+    """The output as JSON (default 1048576)"""
+    host_calls: int
+    """ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000)"""
+
+
 class _CreateAgentParamsParametersMockErrorRequired(TypedDict):
     message: str
 
@@ -563,11 +597,13 @@ class CreateAgentParamsWebhook(_CreateAgentParamsWebhookRequired, total=False):
 
 class _CreateAgentParamsRequired(TypedDict):
     name: str
-    model: str
-    """provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)"""
 
 
 class CreateAgentParams(_CreateAgentParamsRequired, total=False):
+    model: str
+    """provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)"""
+    code: Optional[str]
+    code_limits: Optional[CreateAgentParamsCodeLimits]
     description: Optional[str]
     instructions: Optional[str]
     parameters: CreateAgentParamsParameters
@@ -586,6 +622,19 @@ class DeleteAgentResponse(TypedDict):
     id: str
     object: Literal["agent"]
     deleted: bool
+
+
+class UpdateAgentParamsCodeLimits(TypedDict, total=False):
+    """A code agent's per-run limits, each within the server's maxima (AIRMY_SANDBOX_MAX_*); wall time is the run's timeout_ms"""
+
+    memory_mb: int
+    """Guest heap (default 64)"""
+    cpu_ms: int
+    """CPU time per run (default 10000)"""
+    output_bytes: int
+    """The output as JSON (default 1048576)"""
+    host_calls: int
+    """ctx.model, ctx.tools, ctx.log and ctx.sleep calls per run (default 1000)"""
 
 
 class _UpdateAgentParamsParametersMockErrorRequired(TypedDict):
@@ -652,6 +701,8 @@ class UpdateAgentParams(TypedDict, total=False):
     name: str
     model: str
     """provider/model, e.g. openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, mock/echo; the provider must be configured (else 422 unknown_model)"""
+    code: Optional[str]
+    code_limits: Optional[UpdateAgentParamsCodeLimits]
     description: Optional[str]
     instructions: Optional[str]
     parameters: UpdateAgentParamsParameters
@@ -1206,6 +1257,7 @@ class ListRunWebhookDeliveriesParams(TypedDict, total=False):
 
 __all__ = [
     "Agent",
+    "AgentCodeLimits",
     "AgentSmokeTest",
     "AgentWebhook",
     "Alert",
@@ -1220,6 +1272,7 @@ __all__ = [
     "BrowserSession",
     "Connector",
     "CreateAgentParams",
+    "CreateAgentParamsCodeLimits",
     "CreateAgentParamsParameters",
     "CreateAgentParamsParametersMockError",
     "CreateAgentParamsParametersMockToolCall",
@@ -1299,6 +1352,7 @@ __all__ = [
     "TriggerPipelineParams",
     "TriggerPipelineParamsWebhook",
     "UpdateAgentParams",
+    "UpdateAgentParamsCodeLimits",
     "UpdateAgentParamsParameters",
     "UpdateAgentParamsParametersMockError",
     "UpdateAgentParamsParametersMockToolCall",

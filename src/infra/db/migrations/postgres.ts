@@ -328,4 +328,14 @@ CREATE TABLE airmy_ticks (name TEXT COLLATE "C" PRIMARY KEY, due_at BIGINT NOT N
 ALTER TABLE runs ADD COLUMN cancel_requested_at BIGINT;
 `,
   },
+  {
+    id: 24,
+    name: 'code_agents',
+    // An agent may carry an ES module run in the sandbox instead of one model call (src/engine/
+    // code-run.ts), with its per-run limits; deployments and runs freeze both in their config JSON.
+    sql: `
+ALTER TABLE agents ADD COLUMN code TEXT;
+ALTER TABLE agents ADD COLUMN code_limits TEXT;
+`,
+  },
 ];
