@@ -31,6 +31,13 @@ export interface Config {
   healthPort: number | null;
   /** AIRMY_RUN_LEASE_MS (default 15000): a worker silent this long is declared lost; its runs are recovered */
   runLeaseMs: number;
+  /**
+   * Cluster mode, graphile-worker's batching (docs/cluster.md#performance): AIRMY_QUEUE_LOCAL_SIZE
+   * (0: off) jobs fetched and locked per query by a worker pool (`localQueue.size`);
+   * AIRMY_QUEUE_COMPLETE_BATCH_MS (off) how long finished jobs wait to be deleted together
+   * (`completeJobBatchDelay`, `failJobBatchDelay`).
+   */
+  queueBatching: { localSize: number; completeBatchMs: number | null };
   tlsCert: string | null;
   tlsKey: string | null;
   trustProxy: readonly string[];
@@ -265,6 +272,12 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     cluster: redisUrl !== null && /^postgres(ql)?:\/\//.test(databaseUrl(env, dataDir)),
     healthPort: env.AIRMY_HEALTH_PORT ? int(env, 'AIRMY_HEALTH_PORT', 0, 0, 65535) : null,
     runLeaseMs: int(env, 'AIRMY_RUN_LEASE_MS', 15_000, 1_000, 600_000),
+    queueBatching: Object.freeze({
+      localSize: int(env, 'AIRMY_QUEUE_LOCAL_SIZE', 0, 0, 1_000),
+      completeBatchMs: env.AIRMY_QUEUE_COMPLETE_BATCH_MS
+        ? int(env, 'AIRMY_QUEUE_COMPLETE_BATCH_MS', 0, 0, 1_000)
+        : null,
+    }),
     tlsCert: tlsCert && path.resolve(cwd, tlsCert),
     tlsKey: tlsKey && path.resolve(cwd, tlsKey),
     trustProxy: Object.freeze(trustProxy(env)),

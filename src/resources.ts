@@ -122,10 +122,15 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const lifecycle = createLifecycle();
   /** tamper-evident audit log; services record into it inside their own transactions (src/audit/) */
   const audit = createAuditService({ db, store: createAuditStore(db), ids, clock });
+  // Cluster mode: graphile-worker, loaded only then (embedded start-up never pays for it).
+  const graphile = config.cluster ? await import('./infra/queue/graphile-queue.ts') : null;
+  const graphileSchema = overrides.db?.schema ? `gw_${overrides.db.schema}` : undefined;
   /** operator metrics for GET /internal/metrics: one registry per resource set */
   const prometheus = createPrometheus({
     db,
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
+    // the queue depth is read where the jobs are: graphile-worker's table in cluster mode
+    depth: graphile ? () => graphile.graphileQueueDepth(db, graphileSchema) : undefined,
   });
   // Cluster mode (Postgres + AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The
   // module is imported only then, so the embedded server never loads ioredis (infra/redis/adapters.ts).
@@ -220,9 +225,6 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   });
   /** once-per-cluster periodic work (infra/queue/ticks.ts) */
   const ticks = createTicks(db, clock);
-  // Cluster mode: graphile-worker, loaded only then (embedded start-up never pays for it).
-  const graphile = config.cluster ? await import('./infra/queue/graphile-queue.ts') : null;
-  const graphileSchema = overrides.db?.schema ? `gw_${overrides.db.schema}` : undefined;
   if (graphile) await graphile.installGraphileSchema(config.databaseUrl, graphileSchema);
   const makeQueue = (pool: { concurrency: number; only?: string[]; except?: string[] }) =>
     graphile
@@ -233,6 +235,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
           nodes,
           clock,
           keyedKinds: ['run', 'deployment', SCHEDULE_JOB],
+          batching: config.queueBatching,
           onError: onJobError,
           ...pool,
         })

@@ -7,8 +7,9 @@
  * below, called from the composition root's hooks (gateway, run executor, webhook deliveries), so
  * no domain module imports prom-client.
  *
- * Queue depth is a gauge collected at scrape time from the jobs table (the durable truth, across
- * every worker on a shared Postgres), not a counter kept in memory.
+ * Queue depth is a gauge collected at scrape time from the queue's table (the durable truth, across
+ * every worker on a shared Postgres), not a counter kept in memory: the `jobs` table embedded,
+ * graphile-worker's in cluster mode (`depth`, from infra/queue/graphile-queue.ts).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../infra/db/db.ts';
@@ -21,11 +22,37 @@ const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
 
 export type WebhookOutcome = 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
 
+/** Jobs by kind and state (`queued`: waiting for a worker; `running`: locked by one). */
+export type QueueDepthRow = { kind: string; state: 'queued' | 'running'; n: number };
+
+/** The embedded queue's table (infra/queue/queue.ts): a job is running once a pool locked it. */
+async function jobsTableDepth(db: Db): Promise<QueueDepthRow[]> {
+  const rows = await db.kysely
+    .selectFrom('jobs')
+    .select((eb) => [
+      'kind',
+      eb.case().when('locked_by', 'is', null).then('queued').else('running').end().as('state'),
+      eb.fn.countAll().as('n'),
+    ])
+    .groupBy(['kind', 'state'])
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, state: r.state as QueueDepthRow['state'], n: Number(r.n) }));
+}
+
 /**
  * `jobKinds`: every kind of job the queue runs, so queue depth has a sample (0) for each even when
  * the queue is empty: a missing series reads as "no data" on a dashboard, not as "nothing waiting".
+ * `depth`: where the queue lives (default: the embedded `jobs` table).
  */
-export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?: readonly string[] }) {
+export function createPrometheus({
+  db,
+  jobKinds = ['run'],
+  depth = () => jobsTableDepth(db),
+}: {
+  db: Db;
+  jobKinds?: readonly string[];
+  depth?: () => Promise<QueueDepthRow[]>;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -107,18 +134,10 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
     labelNames: ['kind', 'state'] as const,
     registers: [registry],
     async collect() {
-      const rows = await db.kysely
-        .selectFrom('jobs')
-        .select((eb) => [
-          'kind',
-          eb.case().when('locked_by', 'is', null).then('queued').else('running').end().as('state'),
-          eb.fn.countAll().as('n'),
-        ])
-        .groupBy(['kind', 'state'])
-        .execute();
+      const rows = await depth();
       this.reset();
       for (const kind of jobKinds) for (const state of ['queued', 'running']) this.set({ kind, state }, 0);
-      for (const r of rows) this.set({ kind: r.kind, state: String(r.state) }, Number(r.n));
+      for (const r of rows) this.set({ kind: r.kind, state: r.state }, r.n);
     },
   });
 

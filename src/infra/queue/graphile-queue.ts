@@ -54,6 +54,14 @@ export interface GraphileQueueOptions {
   only?: readonly string[];
   except?: readonly string[];
   pollMs?: number;
+  /**
+   * graphile-worker's batching (its performance page): `localSize` > 1 fetches and locks that many
+   * jobs per query and hands them to the pool's slots from memory; `completeBatchMs` deletes finished
+   * (and fails failed) jobs together after that delay. A worker killed meanwhile holds those locks
+   * a little longer: the lease sweep frees them like any other (`recover`), and a finished job run
+   * again finds its work done. Off by default (docs/cluster.md#performance says what they measured).
+   */
+  batching?: { localSize: number; completeBatchMs: number | null };
   onError?: (err: unknown, job: JobRow) => void;
 }
 
@@ -97,8 +105,29 @@ export async function installGraphileSchema(connectionString: string, schema?: s
   }
 }
 
+/**
+ * Jobs by kind (graphile's task identifier) and state, for the queue-depth gauge: `running` is a job
+ * a worker locked (in a local queue too), `queued` one that is not locked yet — waiting to run now,
+ * or later (a retry's backoff, a schedule), like the embedded `jobs` table counts it. A job past its
+ * last attempt (a give-up that threw too: graphile keeps it, failed, for an operator) waits for
+ * nothing and is not counted.
+ */
+export async function graphileQueueDepth(
+  db: Db,
+  schema?: string,
+): Promise<{ kind: string; state: 'queued' | 'running'; n: number }[]> {
+  const gw = sql.raw(`"${schemaName(schema)}"`);
+  const r = await sql<{ kind: string; state: 'queued' | 'running'; n: number }>`
+    SELECT task_identifier AS kind, CASE WHEN locked_at IS NULL THEN 'queued' ELSE 'running' END AS state,
+      count(*)::int AS n
+    FROM ${gw}.jobs WHERE attempts < max_attempts OR locked_at IS NOT NULL
+    GROUP BY 1, 2`.execute(db.kysely);
+  return r.rows.map((row) => ({ ...row, n: Number(row.n) }));
+}
+
 export function createGraphileQueue(options: GraphileQueueOptions): Queue {
   const { db, connectionString, nodes, clock, concurrency, only, except, pollMs = 1_000, onError } = options;
+  const batching = options.batching ?? { localSize: 0, completeBatchMs: null };
   const schema = schemaName(options.schema);
   const gw = sql.raw(`"${schema}"`);
   const keyed = new Set(options.keyedKinds ?? []);
@@ -220,6 +249,15 @@ export function createGraphileQueue(options: GraphileQueueOptions): Queue {
         events: events as never,
         // our own grace period aborts handlers (stop); graphile's must not come first
         gracefulShutdownAbortTimeout: 24 * 3600 * 1000,
+        preset: {
+          worker: {
+            ...(batching.localSize > 1 && { localQueue: { size: batching.localSize } }),
+            ...(batching.completeBatchMs !== null && {
+              completeJobBatchDelay: batching.completeBatchMs,
+              failJobBatchDelay: batching.completeBatchMs,
+            }),
+          },
+        },
       });
       running = true;
     },
