@@ -168,7 +168,7 @@ describe('cluster streams and ticks: two API nodes, two workers', async () => {
       'SELECT seq, type FROM run_events WHERE run_id = $1 ORDER BY seq',
       [id],
     );
-    const expected = stored.map((r) => r.seq);
+    const expected = stored.map((r) => Number(r.seq));
     assert.deepEqual(
       expected,
       Array.from({ length: stored.length }, (_, i) => i + 1),
