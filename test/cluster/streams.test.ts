@@ -212,7 +212,13 @@ describe('cluster streams and ticks: two API nodes, two workers', async () => {
 
   test('with two workers an alert rule is evaluated once per interval, not once per worker', async () => {
     const key = cluster.key;
-    // runs exist (the previous case): `runs > 0` holds, so the rule fires at its first evaluation
+    // a run exists: `runs > 0` holds, so the rule fires at its first evaluation
+    upstream.setDelay(0);
+    const run = await b.request('POST', '/v2/runs', {
+      key,
+      body: { agent_id: agentId, input: { q: 'count me' } },
+    });
+    assert.equal(run.status, 200, run.body);
     const made = await a.request('POST', '/v2/alerts', {
       key,
       body: {
