@@ -39,6 +39,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A 404 of ours: "no such thing" (and nothing else: an outage met on the way is not one). */
+export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
+
 export const badRequest = (code: string, message: string, param?: string) =>
   new ApiError(400, ErrorTypes.invalid_request, code, message, { param });
 

@@ -24,7 +24,7 @@ import type { Principal } from '../auth/principal.ts';
 import { type Clock, iso } from '../clock.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
 import type { CodeError } from '../engine/sandbox/protocol.ts';
-import { notFound, unprocessable } from '../errors.ts';
+import { isNotFound, notFound, unprocessable } from '../errors.ts';
 import { builtinTemplates } from '../guardrails/templates.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
@@ -476,8 +476,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   return {
     async create(orgId: string, body: CreateDeploymentBody) {
-      const agent = await agents.row(orgId, body.agent_id).catch(() => {
-        throw notFound('agent', body.agent_id, 'agent_id');
+      const agent = await agents.row(orgId, body.agent_id).catch((err: unknown) => {
+        throw isNotFound(err) ? notFound('agent', body.agent_id, 'agent_id') : err;
       });
       await deps.checkGuardrails?.(orgId, agent.guardrails);
       const config: DeploymentConfig = {

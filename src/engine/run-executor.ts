@@ -50,6 +50,7 @@
  * loses only a run whose caller got no answer, exactly like a crash before an accept transaction.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { ToolDefinition, ToolResolver } from '../connectors/tool.ts';
@@ -58,8 +59,9 @@ import { createOutputGuard } from '../guardrails/output.ts';
 import { type GuardrailSnapshot, mergeHits } from '../guardrails/service.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
-import { createGroupCommit } from '../infra/db/group-commit.ts';
+import { createGroupCommit, type WriteUnit } from '../infra/db/group-commit.ts';
 import type { JobRow, RunEventRow, RunRow } from '../infra/db/schema.ts';
+import { isDatabaseUnavailable } from '../infra/db/unavailable.ts';
 import type { Queue } from '../infra/queue/queue.ts';
 import { startRunTrace } from '../observability/run-trace.ts';
 import type { ExceptionFacts, Tracing } from '../observability/tracing.ts';
@@ -78,6 +80,8 @@ import { closeTools, createToolRecord, resolveRunTools, ToolsUnavailable } from 
 import { SandboxFailure } from './sandbox/pool.ts';
 
 const FLUSH_MS = 100;
+/** How long a run's write waits for the database to answer again before it fails (see `write`). */
+const OUTAGE_RETRY_MS = 30_000;
 /** A run still going after this long is marked (an inline one: stored) `running` (see above). */
 const MARK_AFTER_MS = 20;
 /** Group transactions in flight at once on Postgres (SQLite has a single writer). */
@@ -211,6 +215,24 @@ export function createRunExecutor({
       if (staged.finished.length) await onFinishBatch?.(trx, staged.finished);
     },
   });
+  /**
+   * A group-commit unit that waits out a database outage (a connection terminated, Postgres
+   * restarting: infra/db/unavailable.ts) instead of failing the run: without it, a run whose
+   * provider call had succeeded ended `run_error` (its end write failed) or, once its job was
+   * retried, `worker_lost` — though no worker was lost (issue 14). Units may run twice (a rolled
+   * back batch is retried unit by unit anyway) and every transition in them is conditional. Past
+   * OUTAGE_RETRY_MS the error goes up as before.
+   */
+  async function write<T>(unit: WriteUnit<T, Staged>): Promise<T> {
+    for (let waited = 0, delay = 100; ; waited += delay, delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await commits.submit(unit);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || waited >= OUTAGE_RETRY_MS) throw err;
+        await sleep(delay);
+      }
+    }
+  }
 
   /** `finalRun`: a terminal event's run, published but not stored (see `storedEventData`, runs/present.ts). */
   const eventRow = (
@@ -249,7 +271,7 @@ export function createRunExecutor({
     const now = clock.now();
     const final: RunRow = { ...run, ...fields, status, completed_at: now };
     const terminal = eventRow(run.id, nextSeq, terminalEventType(status), {}, toRun(final));
-    const done = await commits.submit(async (trx, staged) => {
+    const done = await write(async (trx, staged) => {
       if (unstored) {
         staged.runs.push(final);
         staged.events.push(...unstored, ...buffered, terminal);
@@ -279,7 +301,7 @@ export function createRunExecutor({
     primed.delete(job.ref_id);
     const run = handed?.row ?? (await store.getById(job.ref_id));
     if (!run || (run.status !== 'queued' && run.status !== 'running')) {
-      await commits.submit((trx) => queue.complete(trx, job.id));
+      await write((trx) => queue.complete(trx, job.id));
       return;
     }
     // A queued run has exactly its run.created event (seq 1); only a recovered one needs a lookup.
@@ -338,7 +360,7 @@ export function createRunExecutor({
       clearTimeout(markTimer);
       if (marking) return marking;
       const first = unmarked.splice(0);
-      marking = commits.submit(async (trx, staged) => {
+      marking = write(async (trx, staged) => {
         if (inline) {
           staged.runs.push(runningRow);
           staged.events.push(...first);
@@ -387,7 +409,7 @@ export function createRunExecutor({
         await holding(
           committing,
           rows,
-          commits.submit(async (_trx, staged) => void staged.events.push(...rows)),
+          write(async (_trx, staged) => void staged.events.push(...rows)),
         );
     };
     /** The terminal transition: from `running` once marked, else from `queued` (or an inline insert). */
@@ -582,7 +604,7 @@ export function createRunExecutor({
           // never marked running: it stays (an inline run: is stored) queued, for the next start
           if (inline) {
             const created = handed.created;
-            await commits.submit(async (trx) => {
+            await write(async (trx) => {
               await store.insert(trx, run);
               await store.insertEvents(trx, [created]);
               await queue.enqueue(trx, { kind: 'run', ref_id: run.id });

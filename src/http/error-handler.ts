@@ -10,6 +10,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../infra/db/unavailable.ts';
 
 interface ValidationIssue {
   keyword: string;
@@ -90,6 +91,15 @@ export function toApiError(error: unknown): ApiError | null {
   const e = error as FastifyError;
   if (Array.isArray(e?.validation))
     return fromValidation(e.validation as ValidationIssue[], e.validationContext);
+  // Postgres went away under the request (infra/db/unavailable.ts): an outage, not a bug
+  if (isDatabaseUnavailable(error))
+    return new ApiError(
+      503,
+      ErrorTypes.api,
+      'service_unavailable',
+      'The database is unreachable; retry shortly',
+      { headers: { 'retry-after': String(DATABASE_RETRY_AFTER_S) } },
+    );
   return typeof e === 'object' && e !== null ? fromFastify(e) : null;
 }
 

@@ -9,7 +9,7 @@ import type { AgentService } from '../agents/service.ts';
 import { type AuditRecorder, audited, givenFields } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
-import { conflict, notFound, unprocessable } from '../errors.ts';
+import { conflict, isNotFound, notFound, unprocessable } from '../errors.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
 import type { Db } from '../infra/db/db.ts';
@@ -31,6 +31,12 @@ import {
 import type { InputValidator } from './input-schema.ts';
 import { toPipeline, toPipelineRun } from './present.ts';
 import type { PipelineRunFilters, PipelineStore } from './store.ts';
+
+/** An agent that does not exist is null; any other failure (the database away) goes on up. */
+const orNull = (err: unknown): null => {
+  if (isNotFound(err)) return null;
+  throw err;
+};
 
 export interface PipelineServiceDeps {
   db: Db;
@@ -101,7 +107,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
     const result = validateDefinition(body, { inputValidator });
     if (!result.ok) throw unprocessable(result.code, result.message, result.param);
     for (const ref of result.agents) {
-      const found = await agents.row(orgId, ref.agent_id).catch(() => null);
+      const found = await agents.row(orgId, ref.agent_id).catch(orNull);
       if (!found) throw unprocessable('agent_not_found', `No such agent: '${ref.agent_id}'`, ref.param);
     }
     return result.def;
@@ -218,7 +224,7 @@ export function createPipelineService(deps: PipelineServiceDeps) {
       const { pipeline, def } = await checkTrigger(principal.orgId, pipelineId, body.input);
       if (deps.checkTools) {
         for (const agentId of new Set(def.steps.map((s) => s.agent_id))) {
-          const agent = await agents.row(principal.orgId, agentId).catch(() => null);
+          const agent = await agents.row(principal.orgId, agentId).catch(orNull);
           if (agent) deps.checkTools(principal, JSON.parse(agent.tools) as string[]);
         }
       }

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { RunExecutor } from '../engine/run-executor.ts';
 import type { CodeLimits } from '../engine/sandbox/limits.ts';
-import { notFound, unprocessable } from '../errors.ts';
+import { isNotFound, notFound, unprocessable } from '../errors.ts';
 import type { GuardedInput } from '../guardrails/service.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
@@ -199,8 +199,8 @@ export function createRunService({
     body: CreateRunInput,
     extra: Partial<RunRow> = {},
   ): Promise<PreparedRun> {
-    const agent = await agents.row(principal.orgId, body.agent_id).catch(() => {
-      throw notFound('agent', body.agent_id, 'agent_id');
+    const agent = await agents.row(principal.orgId, body.agent_id).catch((err: unknown) => {
+      throw isNotFound(err) ? notFound('agent', body.agent_id, 'agent_id') : err;
     });
     // a caller that brings its own config (a deployment's smoke test) is not routed
     const served =

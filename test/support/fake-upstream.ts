@@ -15,6 +15,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** parsed JSON body, or the raw text when it is not JSON */
   body: unknown;
+  /** the whole reply was written (false: still going, or the client hung up first) */
+  completed: boolean;
 }
 
 export interface SseEvent {
@@ -119,8 +121,12 @@ export async function startFakeUpstream(handle: Handler): Promise<FakeUpstream> 
       path: (req.url ?? '/').split('?')[0],
       headers: req.headers,
       body,
+      completed: false,
     };
     upstream.requests.push(recorded);
+    res.on('finish', () => {
+      recorded.completed = true;
+    });
     res.on('close', () => {
       if (res.writableFinished) return;
       upstream.clientAborts += 1;

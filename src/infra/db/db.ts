@@ -68,6 +68,12 @@ function postgresDb(url: string, options: DbOptions): Db {
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // A connection terminated while idle, or between the queries of a transaction, is an 'error'
+  // event on the pool or on the client: without a listener Node throws it and the process dies
+  // (issue 14, pg_terminate_backend). With one, pg drops that connection; a query in flight fails
+  // on its own (the API answers it 503: infra/db/unavailable.ts) and the next opens a new one.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,

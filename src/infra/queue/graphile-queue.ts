@@ -33,6 +33,7 @@ import pg from 'pg';
 import type { Clock } from '../../clock.ts';
 import type { Db } from '../db/db.ts';
 import type { Database, JobRow } from '../db/schema.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { NodeRegistry } from './nodes.ts';
 import type { GiveUp, JobHandler, Queue } from './queue.ts';
 
@@ -77,10 +78,46 @@ const quietLogger = new Logger(() => (level, message) => {
     process.stderr.write(`${JSON.stringify({ level, msg: `graphile-worker: ${message}` })}\n`);
 });
 
+/**
+ * graphile-worker records a job's end (completeJob, failJob) without awaiting it, and retries only
+ * the error codes it knows to be transient (57P03 cannot_connect_now, ETIMEDOUT…). A connection
+ * terminated under that write (57P01 from pg_terminate_backend or a restart, "Connection terminated
+ * unexpectedly"), or refused (53300 too many clients), was rejected unhandled: the worker process died, and the job stayed locked until
+ * this node's lease lapsed (issue 14). So a query that met a lost connection fails here with the
+ * code graphile retries (the original is kept as `lostCode`): the write is tried again on a fresh
+ * connection (the pool drops the dead one) with graphile's backoff, until Postgres answers. Both
+ * writes are single idempotent statements, so a retry after a commit whose answer was lost is safe.
+ */
+function retriedWhenLost(err: unknown): never {
+  if (isDatabaseUnavailable(err) && typeof err === 'object' && err !== null) {
+    const e = err as { code?: string; lostCode?: string };
+    if (e.code !== RETRIED_CODE) Object.assign(e, { lostCode: e.code, code: RETRIED_CODE });
+  }
+  throw err;
+}
+
+/** Every query of the pool's clients, and the pool's own connect, fail that way (see above). */
+function retriedPool(pool: pg.Pool) {
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  // with a callback (pg-pool's own `query` uses that form) it stays as it is
+  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args) =>
+    args.length ? connect(...args) : (connect() as Promise<unknown>).catch(retriedWhenLost);
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      const result = query(...args);
+      return result instanceof Promise ? result.catch(retriedWhenLost) : result;
+    };
+  });
+}
+/** one of graphile-worker's RETRYABLE_ERROR_CODES: cannot_connect_now */
+const RETRIED_CODE = '57P03';
+
 /** A dropped connection (Postgres restarted, backend terminated) is an event, not a crash. */
 function quietPool(pool: pg.Pool, onError: (err: unknown) => void = () => {}) {
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
+  retriedPool(pool);
 }
 
 /**
