@@ -25,7 +25,16 @@ export type WebhookOutcome = 'success' | 'http_error' | 'timeout' | 'network_err
  * `jobKinds`: every kind of job the queue runs, so queue depth has a sample (0) for each even when
  * the queue is empty: a missing series reads as "no data" on a dashboard, not as "nothing waiting".
  */
-export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?: readonly string[] }) {
+export function createPrometheus({
+  db,
+  jobKinds = ['run'],
+  sandbox,
+}: {
+  db: Db;
+  jobKinds?: readonly string[];
+  /** the code agents' sandbox pool of this process, read at scrape time (engine/sandbox/pool.ts) */
+  sandbox?: () => { workers: number; guests: number };
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -121,6 +130,25 @@ export function createPrometheus({ db, jobKinds = ['run'] }: { db: Db; jobKinds?
       for (const r of rows) this.set({ kind: r.kind, state: String(r.state) }, Number(r.n));
     },
   });
+
+  if (sandbox) {
+    new Gauge({
+      name: 'airmy_sandbox_workers',
+      help: "Sandbox worker threads this process runs for code agents' guests (0 on an API-only node)",
+      registers: [registry],
+      collect() {
+        this.set(sandbox().workers);
+      },
+    });
+    new Gauge({
+      name: 'airmy_sandbox_guests',
+      help: "Code agents' guests running in this process's sandbox workers",
+      registers: [registry],
+      collect() {
+        this.set(sandbox().guests);
+      },
+    });
+  }
 
   return {
     registry,
