@@ -27,6 +27,7 @@ import { createDeploymentService, type DeploymentService } from './deployments/s
 import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
 import { createRunExecutor } from './engine/run-executor.ts';
+import { createCompileCheck } from './engine/sandbox/compile-check.ts';
 import { DEFAULT_LIMITS, resolveLimits } from './engine/sandbox/limits.ts';
 import { createSandboxPool } from './engine/sandbox/pool.ts';
 import { createErrorReporter } from './error-reports/reporter.ts';
@@ -131,6 +132,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     jobKinds: ['run', 'deployment', 'pipeline', WEBHOOK_JOB, SCHEDULE_JOB],
     // the queue depth is read where the jobs are: graphile-worker's table in cluster mode
     depth: graphile ? () => graphile.graphileQueueDepth(db, graphileSchema) : undefined,
+    // bound late: the pool is built further down
+    sandbox: () => sandbox.stats(),
   });
   // Cluster mode (Postgres + AIRMY_REDIS_URL): the limiter and the bus are shared through Redis. The
   // module is imported only then, so the embedded server never loads ioredis (infra/redis/adapters.ts).
@@ -304,6 +307,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   });
   // compiling and loading a module is bounded like a run of it (its top level may loop)
   const checkLimits = resolveLimits(DEFAULT_LIMITS, config.sandbox);
+  // an API-only node (`serve --no-worker`) starts no sandbox thread: it parses modules here
+  const compileCheck = createCompileCheck();
   const executor = createRunExecutor({
     db,
     store: runStore,
@@ -354,7 +359,8 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     audit,
     sealWebhook: (input, agentId) => webhookTargets.seal(input, 'agent', agentId),
     bus,
-    compileCode: (code) => sandbox.check(code, checkLimits),
+    compileCode: (code) =>
+      workerStarted ? sandbox.check(code, checkLimits) : compileCheck(code, checkLimits),
     sandbox: config.sandbox,
   });
   const auth = createAuthService({

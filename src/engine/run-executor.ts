@@ -445,15 +445,63 @@ export function createRunExecutor({
         ),
       );
     };
-    // Tool events are buffered and flushed like deltas; the calls end up on the run row.
+    // Deltas, tool and log events are published at once, buffered, and stored within FLUSH_MS
+    // (`flushSoon`), or with the terminal write; the tool calls end up on the run row.
     const toolRecord = createToolRecord();
     let tools: ToolDefinition[] = [];
-    const emit = (type: 'run.tool_call' | 'run.tool_result' | 'run.log', extra: Partial<RunEvent>) => {
+    const emit = (
+      type: 'run.output.delta' | 'run.tool_call' | 'run.tool_result' | 'run.log',
+      extra: Partial<RunEvent>,
+      flushSoon = true,
+    ) => {
       const row = eventRow(run.id, ++state.seq, type, extra);
       state.buffer.push(row);
       publish(row);
-      flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
+      if (flushSoon) flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
     };
+    /** A streamed piece of output, through the stream guard (which may hold some of it back). */
+    const onDelta = (received: string) => {
+      const delta = outputGuard.push(received);
+      if (delta) emit('run.output.delta', { delta });
+    };
+    /**
+     * The output is in (the model's text, or a guest's streamed text): tools are released before
+     * the run is seen finished (MCP sessions ended; `finally` covers the rest) and the stream
+     * guard's verdict on the whole text is taken, its held-back tail sent.
+     */
+    const outputIn = async (text: string) => {
+      if (tools.length) await closeTools(tools.splice(0));
+      clearTimeout(flushing);
+      const verdict = outputGuard.end(text);
+      // the held-back tail goes with the terminal write
+      if (verdict.tail) emit('run.output.delta', { delta: verdict.tail }, false);
+      return verdict;
+    };
+    /** The end of a run that produced `output`: completed, or failed if a guardrail blocked it. */
+    const endWithOutput = (
+      output: Record<string, unknown>,
+      blocked: { rule: string; message: string } | null,
+      hits: string | null | undefined,
+      usage: { input_tokens: number; output_tokens: number },
+    ) =>
+      end(
+        blocked ? 'failed' : 'completed',
+        {
+          output: blocked ? null : JSON.stringify(output),
+          ...(blocked && {
+            error: JSON.stringify({
+              code: 'guardrail_blocked',
+              message: `The output was blocked by guardrail rule '${blocked.rule}': ${blocked.message}`,
+            }),
+          }),
+          ...(hits !== undefined && { guardrail_hits: hits }),
+          input_tokens: usage.input_tokens,
+          output_tokens: usage.output_tokens,
+          latency_ms: clock.now() - now,
+          ...toolRecord.fields(),
+        },
+        state.buffer.splice(0),
+      );
     try {
       if (config.code !== undefined) {
         const policy = guardrails?.(config.guardrail_policy) ?? null;
@@ -471,26 +519,12 @@ export function createRunExecutor({
             tools = await resolveRunTools(resolveTools, run.org_id, config.tools);
             return tools;
           },
-          onDelta: (received) => {
-            const delta = outputGuard.push(received);
-            if (!delta) return;
-            const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta });
-            state.buffer.push(row);
-            publish(row);
-            flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
-          },
+          onDelta,
           onToolCall: (call) => emit('run.tool_call', { tool_call: toolRecord.call(call) }),
           onToolResult: (res) => emit('run.tool_result', { tool_result: toolRecord.result(res) }),
           onLog: (message) => emit('run.log', { log: { level: 'info', message } }),
         });
-        if (tools.length) await closeTools(tools.splice(0));
-        clearTimeout(flushing);
-        const verdict = outputGuard.end(ran.streamed);
-        if (verdict.tail) {
-          const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta: verdict.tail });
-          state.buffer.push(row);
-          publish(row);
-        }
+        const verdict = await outputIn(ran.streamed);
         let output = ran.output;
         let blocked = verdict.blocked;
         let hits = verdict.hits;
@@ -501,23 +535,7 @@ export function createRunExecutor({
           if (checked.hits.length)
             hits = JSON.stringify(mergeHits(JSON.parse(hits ?? run.guardrail_hits ?? '[]'), checked.hits));
         }
-        const error = blocked && {
-          code: 'guardrail_blocked',
-          message: `The output was blocked by guardrail rule '${blocked.rule}': ${blocked.message}`,
-        };
-        await end(
-          error ? 'failed' : 'completed',
-          {
-            output: error ? null : JSON.stringify(output),
-            ...(error && { error: JSON.stringify(error) }),
-            ...(hits !== undefined && { guardrail_hits: hits }),
-            input_tokens: ran.usage.input_tokens,
-            output_tokens: ran.usage.output_tokens,
-            latency_ms: clock.now() - now,
-            ...toolRecord.fields(),
-          },
-          state.buffer.splice(0),
-        );
+        await endWithOutput(output, blocked, hits, ran.usage);
         return;
       }
       // a tool call may have effects: a run is marked running before it can make one
@@ -530,16 +548,7 @@ export function createRunExecutor({
         input: JSON.parse(run.input),
         parameters: config.parameters,
         signal: state.abort.signal,
-        onDelta: config.stream
-          ? (received) => {
-              const delta = outputGuard.push(received);
-              if (!delta) return;
-              const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta });
-              state.buffer.push(row);
-              publish(row);
-              flushing ??= setTimeout(() => void flush().catch(() => {}), FLUSH_MS);
-            }
-          : undefined,
+        onDelta: config.stream ? onDelta : undefined,
         tools,
         onToolCall: (call) => {
           spans?.toolCalled(call);
@@ -551,32 +560,8 @@ export function createRunExecutor({
         },
       });
       spans?.modelEnded(result.usage);
-      // Released before the run is seen finished (MCP sessions ended); `finally` covers the rest.
-      if (tools.length) await closeTools(tools.splice(0));
-      clearTimeout(flushing);
-      const verdict = outputGuard.end(result.text);
-      if (verdict.tail) {
-        const row = eventRow(run.id, ++state.seq, 'run.output.delta', { delta: verdict.tail });
-        state.buffer.push(row);
-        publish(row);
-      }
-      const blocked = verdict.blocked && {
-        code: 'guardrail_blocked',
-        message: `The output was blocked by guardrail rule '${verdict.blocked.rule}': ${verdict.blocked.message}`,
-      };
-      await end(
-        blocked ? 'failed' : 'completed',
-        {
-          output: blocked ? null : JSON.stringify({ result: verdict.text }),
-          ...(blocked && { error: JSON.stringify(blocked) }),
-          ...(verdict.hits !== undefined && { guardrail_hits: verdict.hits }),
-          input_tokens: result.usage.input_tokens,
-          output_tokens: result.usage.output_tokens,
-          latency_ms: clock.now() - now,
-          ...toolRecord.fields(),
-        },
-        state.buffer.splice(0),
-      );
+      const verdict = await outputIn(result.text);
+      await endWithOutput({ result: verdict.text }, verdict.blocked, verdict.hits, result.usage);
     } catch (err) {
       clearTimeout(flushing);
       spans?.modelEnded(null, err);

@@ -48,10 +48,13 @@ export function createPrometheus({
   db,
   jobKinds = ['run'],
   depth = () => jobsTableDepth(db),
+  sandbox,
 }: {
   db: Db;
   jobKinds?: readonly string[];
   depth?: () => Promise<QueueDepthRow[]>;
+  /** the code agents' sandbox pool of this process, read at scrape time (engine/sandbox/pool.ts) */
+  sandbox?: () => { workers: number; guests: number };
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -140,6 +143,25 @@ export function createPrometheus({
       for (const r of rows) this.set({ kind: r.kind, state: r.state }, r.n);
     },
   });
+
+  if (sandbox) {
+    new Gauge({
+      name: 'airmy_sandbox_workers',
+      help: "Sandbox worker threads this process runs for code agents' guests (0 on an API-only node)",
+      registers: [registry],
+      collect() {
+        this.set(sandbox().workers);
+      },
+    });
+    new Gauge({
+      name: 'airmy_sandbox_guests',
+      help: "Code agents' guests running in this process's sandbox workers",
+      registers: [registry],
+      collect() {
+        this.set(sandbox().guests);
+      },
+    });
+  }
 
   return {
     registry,

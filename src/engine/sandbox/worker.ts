@@ -24,19 +24,12 @@
  * main thread does the work (model, tools) and answers. `ctx.sleep` is a timer here; `ctx.log` is
  * a one-way message. Every one of them counts against the host-call limit.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import variant from '@jitl/quickjs-wasmfile-release-sync';
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSDeferredPromise,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSSyncVariant,
-  type QuickJSWASMModule,
+import type {
+  QuickJSContext,
+  QuickJSDeferredPromise,
+  QuickJSHandle,
+  QuickJSRuntime,
 } from 'quickjs-emscripten-core';
 import { PRELUDE } from './prelude.ts';
 import {
@@ -48,37 +41,24 @@ import {
   type HostCallKind,
   type ToWorker,
 } from './protocol.ts';
+import {
+  checkModule,
+  compileQuickJS,
+  type Dumped,
+  dumpError,
+  type Instance,
+  MB,
+  newInstance,
+  newRuntime,
+} from './quickjs.ts';
 
-/** QuickJS's own stack bound: below the thread's native stack (pool.ts sets stackSizeMb) so deep recursion is a guest error. */
-const GUEST_STACK_BYTES = 1024 * 1024;
 const MAX_LOG_CHARS = 4_096;
 const MAX_SLEEP_MS = 60_000;
-const MB = 1024 * 1024;
-const PAGE = 64 * 1024;
-/** the module's own initial memory (static data, stack): a guest's limit comes on top */
-const BASE_PAGES = 256;
 /** idle instances kept for reuse, per worker */
 const SPARES = 4;
 
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
-
-/** The little of the WebAssembly JS API used here (the project's `lib` has no DOM types). */
-interface WasmMemory {
-  buffer: ArrayBuffer;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-};
-type VariantOptions = Parameters<typeof newVariant>[1];
-
-interface Instance {
-  module: QuickJSWASMModule;
-  memoryMb: number;
-  memory: WasmMemory;
-  maxBytes: number;
-}
 
 interface Guest {
   id: number;
@@ -107,20 +87,11 @@ const guests = new Map<number, Guest>();
 /** ids of guests dropped while their instance was being made */
 const dropped = new Set<number>();
 const spares: Instance[] = [];
-// the package's types are CommonJS-shaped; under `import` its default export is the variant itself
-const base = variant as unknown as QuickJSSyncVariant;
-const compiled = new WebAssembly.Module(
-  readFileSync(createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm')),
-);
-
+const compiled = compileQuickJS();
 async function instanceFor(memoryMb: number): Promise<Instance> {
   const i = spares.findIndex((s) => s.memoryMb === memoryMb);
   if (i >= 0) return spares.splice(i, 1)[0];
-  const maximum = BASE_PAGES + Math.ceil((memoryMb * MB) / PAGE);
-  const wasmMemory = new WebAssembly.Memory({ initial: BASE_PAGES, maximum });
-  const options = { wasmModule: compiled, wasmMemory } as unknown as VariantOptions;
-  const module = await newQuickJSWASMModuleFromVariant(newVariant(base, options));
-  return { module, memoryMb, memory: wasmMemory, maxBytes: maximum * PAGE };
+  return newInstance(compiled, memoryMb);
 }
 
 /** An instance back for reuse; one a guest filled up or broke is dropped (its memory with it). */
@@ -142,39 +113,6 @@ function slice<T>(g: Guest, fn: () => T): T {
   } finally {
     g.cpuMs += performance.now() - g.sliceStart;
     g.sliceStart = Number.POSITIVE_INFINITY;
-  }
-}
-
-function newRuntime(
-  module: QuickJSWASMModule,
-  limits: GuestLimits,
-  flag: Int32Array | null,
-  g: { cpu: () => boolean },
-) {
-  const rt = module.newRuntime();
-  rt.setMemoryLimit(limits.memory_mb * MB);
-  rt.setMaxStackSize(GUEST_STACK_BYTES);
-  rt.setInterruptHandler(() => (flag !== null && Atomics.load(flag, 0) !== 0) || g.cpu());
-  return rt;
-}
-
-interface Dumped {
-  name?: unknown;
-  message?: unknown;
-  stack?: unknown;
-  code?: unknown;
-  lineNumber?: unknown;
-  /** the guest threw something that is not an object (QuickJS throws null when it cannot even allocate the error) */
-  bare?: boolean;
-}
-
-function dumpError(vm: QuickJSContext, handle: QuickJSHandle): Dumped {
-  try {
-    const v = vm.dump(handle) as unknown;
-    if (v !== null && typeof v === 'object') return v as Dumped;
-    return { message: String(v), bare: true };
-  } catch {
-    return { message: 'The agent threw a value that cannot be shown' };
   }
 }
 
@@ -493,73 +431,16 @@ function load(g: Guest, m: Extract<ToWorker, { t: 'start' }>) {
   pump(g);
 }
 
-const LOCATION = new RegExp(`${GUEST_FILE.replace('.', '\\.')}:(\\d+)(?::(\\d+))?`);
-
 async function check(m: Extract<ToWorker, { t: 'check' }>): Promise<CodeError | undefined> {
   const instance = await instanceFor(m.limits.memory_mb);
   let clean = true;
   try {
-    return checkIn(instance, m);
+    return checkModule(instance, m);
   } catch {
     clean = false;
     return { message: 'The sandbox failed loading this module', line: null, column: null };
   } finally {
     release(instance, clean);
-  }
-}
-
-function checkIn(instance: Instance, m: Extract<ToWorker, { t: 'check' }>): CodeError | undefined {
-  let cpuMs = 0;
-  let sliceStart = Number.POSITIVE_INFINITY;
-  const rt = newRuntime(instance.module, m.limits, null, {
-    cpu: () => cpuMs + performance.now() - sliceStart > m.limits.cpu_ms,
-  });
-  const vm = rt.newContext();
-  try {
-    sliceStart = performance.now();
-    const r = vm.evalCode(m.code, GUEST_FILE, { type: 'module', compileOnly: !m.evaluate });
-    cpuMs += performance.now() - sliceStart;
-    sliceStart = Number.POSITIVE_INFINITY;
-    // quickjs-emscripten 0.32 hands a compiled-only module back through `error` for some modules
-    // (a module record is no JS value); a real compile error is always an error object
-    if (r.error && !m.evaluate && vm.typeof(r.error) === 'undefined') {
-      r.error.dispose();
-      return undefined;
-    }
-    if (r.error) {
-      const err = dumpError(vm, r.error);
-      r.error.dispose();
-      const stack = typeof err.stack === 'string' ? err.stack : '';
-      const at = LOCATION.exec(stack);
-      const line = at ? Number(at[1]) : typeof err.lineNumber === 'number' ? err.lineNumber : null;
-      const column = at?.[2] ? Number(at[2]) : null;
-      const name = typeof err.name === 'string' ? err.name : 'Error';
-      return { message: `${name}: ${String(err.message)}`.slice(0, 1_000), line, column };
-    }
-    if (!m.evaluate) {
-      r.value.dispose();
-      return undefined;
-    }
-    rt.executePendingJobs();
-    const state = vm.getPromiseState(r.value);
-    let ok = false;
-    if (state.type === 'fulfilled') {
-      const def = vm.getProp(state.value, 'default');
-      ok = vm.typeof(def) === 'function';
-      def.dispose();
-      if (!state.notAPromise) state.value.dispose();
-    } else if (state.type === 'rejected') state.error.dispose();
-    r.value.dispose();
-    if (!ok)
-      return {
-        message: 'The module has no default export function: write `export default async (input, ctx) => …`',
-        line: null,
-        column: null,
-      };
-    return undefined;
-  } finally {
-    vm.dispose();
-    rt.dispose();
   }
 }
 
