@@ -15,7 +15,7 @@ func TestAgentsCreateGetUpdateDelete(t *testing.T) {
 	forEachServer(t, false, func(t *testing.T, s *server) {
 		c, ctx := newClient(t, s), testContext(t)
 		agent, err := c.Agents.New(ctx, airmy.AgentNewParams{
-			Name: "Support triage", Model: "mock/triage", Instructions: airmy.String("Classify the ticket."),
+			Name: "Support triage", Model: airmy.String("mock/triage"), Instructions: airmy.String("Classify the ticket."),
 			Metadata: map[string]string{"team": "support"},
 		})
 		if err != nil {
@@ -192,7 +192,7 @@ func TestErrorClasses(t *testing.T) {
 				t.Fatal(err)
 			}
 			narrow := newClient(t, s, option.WithAPIKey(key.Secret))
-			_, err = narrow.Agents.New(ctx, airmy.AgentNewParams{Name: "nope", Model: "mock/x"})
+			_, err = narrow.Agents.New(ctx, airmy.AgentNewParams{Name: "nope", Model: airmy.String("mock/x")})
 			var e *airmy.Error
 			if !airmy.IsPermissionDenied(err) || !errors.As(err, &e) || e.Code != "insufficient_permissions" {
 				t.Fatalf("%#v", err)

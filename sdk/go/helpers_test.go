@@ -41,7 +41,7 @@ func newMockAgent(t *testing.T, c *airmy.Client, params *airmy.AgentNewParamsPar
 	t.Helper()
 	agent, err := c.Agents.New(testContext(t), airmy.AgentNewParams{
 		Name:       fmt.Sprintf("%s %d", t.Name(), agentSeq.Add(1)),
-		Model:      "mock/sdk-go",
+		Model:      airmy.String("mock/sdk-go"),
 		Parameters: params,
 	})
 	if err != nil {
