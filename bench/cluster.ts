@@ -24,6 +24,7 @@
  * Not a test: no thresholds; the issue's targets are printed next to the figures.
  */
 import https from 'node:https';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { ChildServer } from '../test/support/child-server.ts';
@@ -321,6 +322,7 @@ export async function clusterBench(): Promise<string> {
   const missing = await clusterServices();
   if (missing) return `\ncluster: skipped (${missing})\n`;
   const started = performance.now();
+  const load0 = loadavg()[0].toFixed(1);
   const env = { AIRMY_WORKER_CONCURRENCY: String(CONCURRENCY) };
   const out: string[] = [];
   const bg: string[][] = [];
@@ -434,7 +436,7 @@ export async function clusterBench(): Promise<string> {
           b.grew.map((t) => `${t.name.replace(/^public\./, '')} ${f0(t.per)}`).join(', '),
         ]),
       ),
-      `\ncluster bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+      `\ncluster bench: ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the start ${load0}, at the end ${loadavg()[0].toFixed(1)} (2 cores: above 2, other work competed)\n`,
     );
   } finally {
     await cl.close();
