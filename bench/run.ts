@@ -14,6 +14,7 @@
  *   npm run bench -- sdk               the SDKs' overhead against raw HTTP (bench/sdk.ts)
  *   npm run bench -- limiter           a rate-limit check, embedded against Redis (bench/limiter.ts)
  *   npm run bench -- code              code agents against mock-model agents, /healthz under spinning guests (bench/code-agents.ts)
+ *   npm run bench -- cluster           embedded Postgres against 2 API nodes + 1–2 workers (bench/cluster.ts)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -62,6 +63,13 @@ if (process.argv[2] === 'metrics') {
 // `npm run bench -- limiter`: a rate-limit check, embedded against cluster mode's Redis script
 if (process.argv[2] === 'limiter') {
   process.stdout.write(await limiterBench());
+  process.exit(0);
+}
+
+// `npm run bench -- cluster`: embedded Postgres against a cluster of processes (bench/cluster.ts)
+if (process.argv[2] === 'cluster') {
+  const { clusterBench } = await import('./cluster.ts');
+  process.stdout.write(await clusterBench());
   process.exit(0);
 }
 

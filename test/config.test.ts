@@ -12,6 +12,12 @@ test('defaults: embedded SQLite in ./.airmy, TLS on 127.0.0.1:8443, demo on outs
   assert.equal(c.env, 'development');
   assert.equal(c.redisUrl, null);
   assert.deepEqual(c.limiterFailure, { read: 'open', write: 'closed' });
+  // graphile-worker's batching is off unless asked for (docs/cluster.md#performance)
+  assert.deepEqual(c.queueBatching, { localSize: 0, completeBatchMs: null });
+  assert.deepEqual(
+    parseConfig({ AIRMY_QUEUE_LOCAL_SIZE: '33', AIRMY_QUEUE_COMPLETE_BATCH_MS: '250' }).queueBatching,
+    { localSize: 33, completeBatchMs: 250 },
+  );
   assert.ok(Object.isFrozen(c));
 });
 
@@ -45,6 +51,8 @@ test('a bad value stops start-up with one line naming the variable and what is a
     [{ AIRMY_LIMITER_FAILURE: 'reads:open,posts:closed' }, /^AIRMY_LIMITER_FAILURE:/],
     [{ AIRMY_SECRET_KEY: 'c2hvcnQ=' }, /^AIRMY_SECRET_KEY: must be 32 bytes/],
     [{ AIRMY_EGRESS_ALLOW: 'http://x' }, /^AIRMY_EGRESS_ALLOW:/],
+    [{ AIRMY_QUEUE_LOCAL_SIZE: '-1' }, /^AIRMY_QUEUE_LOCAL_SIZE: must be a whole number from 0 to 1000/],
+    [{ AIRMY_QUEUE_COMPLETE_BATCH_MS: 'soon' }, /^AIRMY_QUEUE_COMPLETE_BATCH_MS: must be a whole number/],
   ];
   for (const [env, message] of cases) {
     assert.throws(

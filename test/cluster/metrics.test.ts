@@ -8,7 +8,10 @@
  * - a worker with 2 slots takes 2 of 3 (their provider calls held by a slow fake upstream):
  *   `running` 2, `queued` 1; cancelled, every series of runs is back to 0;
  * - the worker killed -9 with 2 runs in flight: they stay `running` (locked by a dead worker) until a
- *   worker restarted on the same host recovers them — then the gauge is back to 0, every run ended.
+ *   worker restarted on the same host recovers them — then the gauge is back to 0, every run ended;
+ * - with graphile-worker's local queue (AIRMY_QUEUE_LOCAL_SIZE) a prefetched job is locked, so it
+ *   counts `running`; killed -9, that worker's 2 started runs end `worker_lost` and the prefetched
+ *   one, never started, runs on the next worker.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -168,5 +171,42 @@ describe('cluster mode: airmy_queue_depth reads graphile-worker’s queue', asyn
     }
     await depthIs(a, { queued: 0, running: 0 }, 'recovered and ended');
     assert.deepEqual(await depth(b), { queued: 0, running: 0 });
+  });
+
+  test('with graphile-worker’s local queue a prefetched job counts running; killed -9, it runs later, not worker_lost', async () => {
+    // the previous test's worker leaves cleanly: nothing executes the next runs until the batching one
+    for (const w of cluster.workers.splice(0)) await cluster.kill(w, 'SIGTERM');
+    upstream.setDelay(60_000);
+    const calls = upstream.requests.length;
+    const ids = [await submit(a), await submit(b), await submit(a)];
+    assert.deepEqual(await depth(a), { queued: 3, running: 0 });
+    const worker = await cluster.addWorker({ AIRMY_QUEUE_LOCAL_SIZE: '3' });
+    // 2 slots execute, the third job waits in the pool's memory, locked: running as the queue sees it
+    await depthIs(b, { queued: 0, running: 3 }, 'the local queue locked all three');
+    await until(
+      async () => ((await statuses(ids)).filter((s) => s === 'running').length === 2 ? true : undefined),
+      20_000,
+      () => 'two runs were never marked running',
+    );
+    assert.ok(upstream.requests.length >= calls + 2);
+    await cluster.kill(worker, 'SIGKILL');
+
+    upstream.setDelay(0);
+    await cluster.addWorker();
+    await until(
+      async () => ((await statuses(ids)).every((s) => TERMINAL.includes(s)) ? true : undefined),
+      60_000,
+      () => 'the dead worker’s runs never ended',
+    );
+    const runs = await Promise.all(
+      ids.map(async (id) => (await a.request('GET', `/v2/runs/${id}`, { key: cluster.key })).json()),
+    );
+    // the two it had started end worker_lost; the prefetched one never started, so it simply ran
+    assert.deepEqual(runs.map((r) => `${r.status}:${r.error?.code ?? ''}`).sort(), [
+      'completed:',
+      'failed:worker_lost',
+      'failed:worker_lost',
+    ]);
+    await depthIs(a, { queued: 0, running: 0 }, 'recovered and ended');
   });
 });
