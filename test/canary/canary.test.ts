@@ -140,14 +140,14 @@ forEachDb('canary deployments: routing, analysis, promotion, automatic rollback'
     clock.advance(INTERVAL_S * 1000);
     await t.resources.canaryAnalyzer.tick();
   };
-  const runsOf = async (deploymentId: string) => {
+  const runsOf = async (deploymentId: string, status = '') => {
     let n = 0;
     let after: string | undefined;
     for (;;) {
       const page = (
         await inject(
           'GET',
-          `/v2/runs?deployment_id=${deploymentId}&limit=100${after ? `&starting_after=${after}` : ''}`,
+          `/v2/runs?deployment_id=${deploymentId}&limit=100${status}${after ? `&starting_after=${after}` : ''}`,
         )
       ).json();
       n += page.data.length;
@@ -309,10 +309,11 @@ forEachDb('canary deployments: routing, analysis, promotion, automatic rollback'
       assert.equal(d.status, 'canary');
       assert.equal(d.canary.step, i);
       assert.equal(d.canary.traffic_percent, share);
+      const measured = await runsOf(canary.id);
       await until(async () => {
         await runMany(agentId, 40);
-        return (await runsOf(canary.id)) >= 5 * i;
-      }, 'the candidate’s runs');
+        return (await runsOf(canary.id)) >= measured + 5;
+      }, `the candidate’s runs at step ${i}`);
       if (share === 100)
         assert.equal(count(await runMany(agentId, 20), canary.id), 20, 'at 100 % it serves all');
       await tick();
@@ -431,17 +432,65 @@ forEachDb('canary deployments: routing, analysis, promotion, automatic rollback'
       steps: [10, 30, 60, 90],
       analysis: analysis({ min_runs: 0 }),
     });
-    const runs = runMany(agentId, 400, 24);
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 30));
-      await tick();
+    // runs keep flowing, 24 at a time, while the analysis raises the share three times
+    const served: string[] = [];
+    let stop = false;
+    const flowing = Promise.all(
+      Array.from({ length: 24 }, async () => {
+        while (!stop) served.push((await run(agentId)).deployment_id);
+      }),
+    );
+    for (const share of [30, 60, 90]) {
+      // an interval without an ended run of the candidate is no data (the step waits): tick again
+      await until(async () => {
+        await tick();
+        return (await get(canary.id)).canary.traffic_percent === share;
+      }, `step ${share} %`);
     }
-    const served = await runs;
-    assert.equal(count(served, canary.id) + count(served, stable.id), 400);
-    assert.equal((await runsOf(canary.id)) + (await runsOf(stable.id)) >= 400, true);
+    stop = true;
+    await flowing;
+    assert.ok(served.length >= 24);
+    assert.equal(count(served, canary.id) + count(served, stable.id), served.length);
+    assert.equal((await runsOf(canary.id)) + (await runsOf(stable.id)), served.length);
     const d = await get(canary.id);
     assert.equal(d.canary.traffic_percent, 90);
     assert.ok(count(served, canary.id) > 0 && count(served, stable.id) > 0);
+  });
+
+  test('two analyzers meeting (two nodes, one tick) move a canary once; failure_limit tolerates that many failed analyses', async () => {
+    const { agentId, canary } = await withCanary(
+      { steps: [10, 50, 100], analysis: analysis({ min_runs: 5, failure_limit: 1 }) },
+      { mock_error_rate: 1 },
+    );
+    await until(async () => {
+      await runMany(agentId, 60);
+      return (await runsOf(canary.id)) >= 5;
+    }, 'the candidate’s runs');
+    clock.advance(INTERVAL_S * 1000);
+    // both call the analysis directly, as two nodes would if they met despite the tick's claim
+    const analyze = t.resources.services.deployments.analyzeDue;
+    await Promise.all([analyze(), analyze(), analyze()]);
+    let d = await get(canary.id);
+    assert.equal(d.status, 'canary', 'the first failure is tolerated (failure_limit 1)');
+    assert.equal(d.canary.failures, 1, 'counted once');
+    const failedLines = (await logs(canary.id)).filter((l) => l.step === 'analysis');
+    assert.equal(failedLines.length, 1, failedLines.map((l) => l.message).join('\n'));
+    assert.match(failedLines[0].message, /failure 1; failure_limit 1/);
+    const measured = await runsOf(canary.id);
+    await until(async () => {
+      await runMany(agentId, 60);
+      return (await runsOf(canary.id)) >= measured + 5;
+    }, 'more candidate runs, in the new window');
+    await tick();
+    d = await get(canary.id);
+    assert.equal(d.status, 'rolled_back');
+    assert.equal(d.canary.failures, 2);
+    // the once-per-cluster claim: of two nodes asking in one interval, one wins
+    const claims = await Promise.all([
+      t.resources.ticks.claim('canary-test', 60_000),
+      t.resources.ticks.claim('canary-test', 60_000),
+    ]);
+    assert.deepEqual(claims.sort(), [false, true]);
   });
 
   test('bad strategies: 422 naming the field, nothing created', async () => {
