@@ -98,12 +98,13 @@ forEachDb('canary deployments: routing, analysis, promotion, automatic rollback'
     return settled(res.json().id);
   };
   /** an agent with an active version 1 and a canary version 2 (its parameters changed to `candidate`) */
-  const withCanary = async (strategy: object, candidate: object = {}) => {
+  const withCanary = async (strategy: object, candidate: object = {}, fields: object = {}) => {
     const agentId = await newAgent({ mock_reply: 'stable' });
     const stable = await deploy(agentId);
     assert.equal(stable.status, 'active');
     const patched = await inject('PATCH', `/v2/agents/${agentId}`, {
       parameters: { mock_reply: 'candidate', ...candidate },
+      ...fields,
     });
     assert.equal(patched.statusCode, 200, patched.body);
     const canary = await deploy(agentId, { type: 'canary', ...strategy });
@@ -491,6 +492,30 @@ forEachDb('canary deployments: routing, analysis, promotion, automatic rollback'
       t.resources.ticks.claim('canary-test', 60_000),
     ]);
     assert.deepEqual(claims.sort(), [false, true]);
+  });
+
+  test('guardrail_block_rate: a candidate whose output guardrail blocks its replies is rolled back on that metric', async () => {
+    const { agentId, stable, canary } = await withCanary(
+      {
+        traffic_percent: 50,
+        analysis: analysis({ min_runs: 5, metrics: [{ name: 'guardrail_block_rate', max: 0.1 }] }),
+      },
+      { mock_reply: 'Write to jane.doe@example.com for the figures' },
+      { guardrails: 'pii-block' },
+    );
+    await until(async () => {
+      await runMany(agentId, 20);
+      return (await runsOf(canary.id, '&status=failed')) >= 5;
+    }, 'blocked candidate runs');
+    await tick();
+    const d = await get(canary.id);
+    assert.equal(d.status, 'rolled_back');
+    assert.match(d.failed_reason, /guardrail_block_rate 1 > max 0\.1/);
+    assert.deepEqual(
+      d.canary.last_analysis.metrics.map((m: any) => m.name),
+      ['guardrail_block_rate'],
+    );
+    assert.equal(count(await runMany(agentId, 20), stable.id), 20);
   });
 
   test('bad strategies: 422 naming the field, nothing created', async () => {
