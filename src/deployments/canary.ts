@@ -13,7 +13,8 @@
  * Semantics follow Argo Rollouts' analysis (a measurement per interval; `failure_limit` failed
  * measurements are tolerated, one more aborts) with Flagger's metric checks (each metric a maximum).
  * An analysis measures the candidate's own runs that ended since its step began (or since its last
- * failed measurement): `error_rate` = failed, timed-out or expired runs / runs (cancelled runs are the
+ * failed measurement) and until a quarter second ago (a run that just ended may not be committed
+ * yet; the next window starts where this one ended, so each run is measured once): `error_rate` = failed, timed-out or expired runs / runs (cancelled runs are the
  * caller's choice and not counted), `latency_p95_ms` = nearest-rank p95 of their latency,
  * `guardrail_block_rate` = runs failed `guardrail_blocked` by an output guardrail / runs.
  *

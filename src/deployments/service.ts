@@ -44,6 +44,8 @@ import { type CanaryStrategy, parseStrategy } from './strategy.ts';
 
 /** How long a validating job sleeps before looking at its smoke run again (the run's end wakes it). */
 const SMOKE_RECHECK_MS = 1_000;
+/** How far behind now a canary's analysis window ends (runs ending now may not be committed yet). */
+const CANARY_SETTLE_MS = 250;
 const BUILTIN_POLICIES = ['none', 'baseline', 'pii-redact', 'pii-block', 'strict'];
 
 export interface DeploymentConfig extends ServedConfig {
@@ -433,7 +435,10 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     const spec = strategy.analysis;
     const step = due.canary_step ?? 0;
     const from = due.canary_step_started_at ?? now;
-    const runs = await sampleRuns(k, due.id, from, now);
+    // the window ends CANARY_SETTLE_MS ago: a run that just ended may not be committed yet, and the
+    // next window starts there, so every run falls in exactly one window
+    const to = Math.max(from, now - CANARY_SETTLE_MS);
+    const runs = await sampleRuns(k, due.id, from, to);
     const analysis = analyze(spec, runs, { now, from, step: step + 1, percent: due.canary_percent ?? 0 });
     const verdict =
       analysis.result !== 'inconclusive'
@@ -483,7 +488,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         await store.canaryStep(trx, dep.id, due.canary_next_at!, {
           canary_step: step + 1,
           canary_percent: share,
-          canary_step_started_at: now,
+          canary_step_started_at: to,
           canary_next_at: nextAt,
         });
         out.push(
@@ -498,7 +503,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       if (failures <= spec.failure_limit) {
         await store.canaryStep(trx, dep.id, due.canary_next_at!, {
           canary_failures: failures,
-          canary_step_started_at: now,
+          canary_step_started_at: to,
           canary_next_at: nextAt,
           canary_analysis: stored,
         });
