@@ -58,6 +58,8 @@ export interface Config {
   metricsToken: string | null;
   /** AIRMY_ALERT_INTERVAL_S (default 60): how often the worker evaluates alert rules */
   alertIntervalS: number;
+  /** AIRMY_CANARY_CHECK_MS (default 1000): how often the worker looks for canaries whose analysis is due */
+  canaryCheckMs: number;
   /** AIRMY_ALLOW_PRIVATE_WEBHOOKS=1: alert and completion webhooks may be http:// and reach private addresses (dev, tests) */
   allowPrivateWebhooks: boolean;
   /** OTEL_EXPORTER_OTLP_ENDPOINT and friends: traces over OTLP/HTTP; null (the default) → tracing off */
@@ -293,6 +295,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     secretKey: secretKey(env, appEnv === 'production'),
     metricsToken: env.AIRMY_METRICS_TOKEN || null,
     alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
+    canaryCheckMs: int(env, 'AIRMY_CANARY_CHECK_MS', 1_000, 50, 3_600_000),
     allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,
     otel: otel(env),
     sandbox: Object.freeze({

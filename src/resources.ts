@@ -7,6 +7,7 @@
 import { createAgentService } from './agents/service.ts';
 import { createAgentStore } from './agents/store.ts';
 import { createAlertEvaluator } from './alerts/evaluator.ts';
+import { createAlertNotifier } from './alerts/notify.ts';
 import { createAlertService } from './alerts/service.ts';
 import { createAlertStore } from './alerts/store.ts';
 import { createWebhookDelivery, WEBHOOK_JOB } from './alerts/webhooks.ts';
@@ -23,6 +24,7 @@ import type { Config } from './config.ts';
 import { createConnectorService } from './connectors/service.ts';
 import { createConnectorStore } from './connectors/store.ts';
 import type { ToolResolver } from './connectors/tool.ts';
+import { createCanaryAnalyzer } from './deployments/canary-analyzer.ts';
 import { createDeploymentService, type DeploymentService } from './deployments/service.ts';
 import { createDeploymentStore } from './deployments/store.ts';
 import { createModelRegistry, type TokenCounter } from './engine/providers/index.ts';
@@ -421,6 +423,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     checkGuardrails: (orgId, ref) => guardrails.check(orgId, ref, 'agent_id'),
     audit,
     loadCode: (code) => sandbox.check(code, checkLimits, true),
+    // bound late: the alert store is built below (a canary's rollback is an alert event)
+    alerts: {
+      notify: (trx, orgId, alert) => alertNotifier.notify(trx, orgId, alert),
+      committed: () => alertNotifier.committed(),
+    },
+    // the deployment is tried again at the next tick; the report groups by task, not by deployment
+    onCanaryError: (err) => void reportWorkerFailure(err, 'deployments.canary_analysis'),
   });
   const pipelineStore = createPipelineStore(db);
   pipelineRunById = (id) => pipelineStore.getRunById(id);
@@ -469,6 +478,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const metrics = createMetricsService({ store: createMetricStore(db.kysely), clock, writer: metricsWriter });
   // Alert rules on those metrics; each transition is delivered to webhooks by `webhook` jobs.
   const alertStore = createAlertStore(db.kysely);
+  const alertNotifier = createAlertNotifier({ store: alertStore, queue, ids, clock });
   const alerts = createAlertService({
     store: alertStore,
     ids,
@@ -506,6 +516,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     intervalMs: config.alertIntervalS * 1000,
     claimTick: ticks.claim,
     onError: (err) => void reportWorkerFailure(err, 'alerts.evaluate'),
+  });
+  /** canary deployments' analyses, once per cluster per tick (src/deployments/canary-analyzer.ts) */
+  const canaryAnalyzer = createCanaryAnalyzer({
+    analyzeDue: () => deployments!.analyzeDue(),
+    intervalMs: config.canaryCheckMs,
+    claimTick: ticks.claim,
+    onError: (err) => void reportWorkerFailure(err, 'deployments.canary_analysis'),
   });
   const leaseSweeper = createLeaseSweeper({
     nodes,
@@ -552,6 +569,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     errorReporter,
     errorReports: errorReportStore,
     alertEvaluator,
+    canaryAnalyzer,
     queueExpiry,
     egress,
     models,
@@ -597,6 +615,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         [COMPLETION_WEBHOOK_JOB]: (job, signal) => completionWebhooks.handle(job, signal),
       });
       alertEvaluator.start();
+      canaryAnalyzer.start();
       await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch((err) => void reportWorkerFailure(err, 'pipeline.recover'));
@@ -604,6 +623,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
       await alertEvaluator.stop();
+      await canaryAnalyzer.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
       if (workerStarted) await leaseSweeper.stop();

@@ -34,6 +34,16 @@ func (s *DeploymentService) Rollback(ctx context.Context, id string, opts ...opt
 	return call[Deployment](ctx, s.c, request{method: "POST", path: pathf("/deployments/%s/rollback", id)}, opts)
 }
 
+// Promote makes the running canary id the active deployment now, whatever its step.
+func (s *DeploymentService) Promote(ctx context.Context, id string, opts ...option.RequestOption) (*Deployment, error) {
+	return call[Deployment](ctx, s.c, request{method: "POST", path: pathf("/deployments/%s/promote", id)}, opts)
+}
+
+// Abort stops the running canary id serving runs at once; the answer is the canary, rolled back.
+func (s *DeploymentService) Abort(ctx context.Context, id string, opts ...option.RequestOption) (*Deployment, error) {
+	return call[Deployment](ctx, s.c, request{method: "POST", path: pathf("/deployments/%s/abort", id)}, opts)
+}
+
 // Logs answers one page of a deployment's log as JSON (GET /v2/deployments/{id}/logs).
 func (s *DeploymentService) Logs(ctx context.Context, id string, params DeploymentLogGetParams, opts ...option.RequestOption) (*Page[DeploymentLogLine], error) {
 	params.Follow = nil

@@ -356,6 +356,10 @@ type Deployment struct {
 	ActivatedAt          *time.Time        `json:"activated_at"`
 	FailedReason         *string           `json:"failed_reason"`
 	Metadata             map[string]string `json:"metadata"`
+	// How the version goes live (normalized, defaults filled in)
+	Strategy json.RawMessage `json:"strategy"`
+	// A canary’s progress (null for an immediate deployment)
+	Canary *DeploymentCanary `json:"canary"`
 }
 
 // DeploymentConfig is a nested object of the API.
@@ -372,6 +376,41 @@ type DeploymentConfig struct {
 	// A code agent's module, frozen
 	Code       *string          `json:"code,omitempty"`
 	CodeLimits map[string]int64 `json:"code_limits,omitempty"`
+}
+
+// DeploymentCanary is a nested object of the API.
+type DeploymentCanary struct {
+	// The share of the environment’s runs it serves now
+	TrafficPercent int64 `json:"traffic_percent"`
+	// The current step, from 1
+	Step           *int64     `json:"step"`
+	Steps          []int64    `json:"steps"`
+	StepStartedAt  *time.Time `json:"step_started_at"`
+	NextAnalysisAt *time.Time `json:"next_analysis_at"`
+	// Failed analyses so far
+	Failures     int64                         `json:"failures"`
+	LastAnalysis *DeploymentCanaryLastAnalysis `json:"last_analysis"`
+}
+
+// DeploymentCanaryLastAnalysis is a nested object of the API.
+type DeploymentCanaryLastAnalysis struct {
+	At             time.Time `json:"at"`
+	Step           int64     `json:"step"`
+	TrafficPercent int64     `json:"traffic_percent"`
+	WindowFrom     time.Time `json:"window_from"`
+	// The candidate’s runs that ended in the window
+	Runs    int64                                `json:"runs"`
+	Result  DeploymentCanaryLastAnalysisResult   `json:"result"`
+	Metrics []DeploymentCanaryLastAnalysisMetric `json:"metrics"`
+	Message string                               `json:"message"`
+}
+
+// DeploymentCanaryLastAnalysisMetric is a nested object of the API.
+type DeploymentCanaryLastAnalysisMetric struct {
+	Name   string   `json:"name"`
+	Value  *float64 `json:"value"`
+	Max    float64  `json:"max"`
+	Passed bool     `json:"passed"`
 }
 
 // DeploymentLogLine is the DeploymentLogLine schema.
@@ -417,9 +456,10 @@ type AlertChannel struct {
 // AlertEvent is the AlertEvent schema.
 type AlertEvent struct {
 	// Also the AIRMY-Event-Id header and the body’s `id`: deduplicate on it
-	ID        string          `json:"id"`
-	Object    string          `json:"object"`
-	AlertID   string          `json:"alert_id"`
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	AlertID string `json:"alert_id"`
+	// `firing`/`resolved`: the rule’s own transitions; `canary_rolled_back`: a canary deployment of the organization failed its analysis (sent to every enabled rule’s channels)
 	State     AlertEventState `json:"state"`
 	Value     *float64        `json:"value"`
 	Threshold float64         `json:"threshold"`
@@ -637,6 +677,8 @@ type AgentNewParamsParameters struct {
 	// mock/* models: characters per streamed chunk
 	MockChunkSize *int64                             `json:"mock_chunk_size,omitempty"`
 	MockError     *AgentNewParamsParametersMockError `json:"mock_error,omitempty"`
+	// mock/* models: the share of calls that fail (code mock_error), at random
+	MockErrorRate *float64 `json:"mock_error_rate,omitempty"`
 	// Model steps that may call tools before the model must answer (default 8)
 	MaxToolSteps *int64 `json:"max_tool_steps,omitempty"`
 	// mock/* models: tools the first step calls (in parallel)
@@ -722,6 +764,8 @@ type AgentUpdateParamsParameters struct {
 	// mock/* models: characters per streamed chunk
 	MockChunkSize *int64                                `json:"mock_chunk_size,omitempty"`
 	MockError     *AgentUpdateParamsParametersMockError `json:"mock_error,omitempty"`
+	// mock/* models: the share of calls that fail (code mock_error), at random
+	MockErrorRate *float64 `json:"mock_error_rate,omitempty"`
 	// Model steps that may call tools before the model must answer (default 8)
 	MaxToolSteps *int64 `json:"max_tool_steps,omitempty"`
 	// mock/* models: tools the first step calls (in parallel)
@@ -777,6 +821,8 @@ type RunNewParams struct {
 	Environment *string `json:"environment,omitempty"`
 	// Run this deployment of the agent (active, superseded or rolled back)
 	DeploymentID *string `json:"deployment_id,omitempty"`
+	// While a canary deployment serves part of the environment, runs with the same key are served by the same version (default: the Idempotency-Key; with neither, a random draw)
+	RoutingKey *string `json:"routing_key,omitempty"`
 	// Answer 202 at once; poll GET /v2/runs/{id} or follow its events
 	Background *bool `json:"background,omitempty"`
 	// Answer with a text/event-stream of the run’s events
@@ -805,6 +851,8 @@ type RunListParams struct {
 	AgentID       *string `query:"agent_id"`
 	// Only the step runs of this pipeline run
 	PipelineRunID *string `query:"pipeline_run_id"`
+	// Only the runs this deployment served (a canary’s, say)
+	DeploymentID *string `query:"deployment_id"`
 	// One or several statuses (repeat the parameter)
 	Status        []string   `query:"status"`
 	CreatedAfter  *time.Time `query:"created_after"`
@@ -1030,6 +1078,8 @@ type DeploymentNewParams struct {
 	Description *string `json:"description,omitempty"`
 	// Up to 50 string key/value pairs for your own use
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// How the version goes live: `{"type": "immediate"}` (default: active once validated), or a canary `{"type": "canary", "steps": [10, 50, 100], "analysis": {"interval_s": 60, "min_runs": 20, "failure_limit": 0, "on_no_data": "wait", "metrics": [{"name": "error_rate", "max": 0.05}, {"name": "latency_p95_ms", "max": 2000}, {"name": "guardrail_block_rate", "max": 0.01}]}}` (`traffic_percent` alone: one step, then promotion). Every field is checked: a bad one is 422 `invalid_strategy` naming it. The shape stored is the Deployment’s `strategy`.
+	Strategy any `json:"strategy,omitempty"`
 }
 
 // DeploymentListParams holds the parameters of GET /v2/deployments (listDeployments).
@@ -1423,10 +1473,20 @@ type DeploymentStatus string
 const (
 	DeploymentStatusPending    DeploymentStatus = "pending"
 	DeploymentStatusValidating DeploymentStatus = "validating"
+	DeploymentStatusCanary     DeploymentStatus = "canary"
 	DeploymentStatusActive     DeploymentStatus = "active"
 	DeploymentStatusFailed     DeploymentStatus = "failed"
 	DeploymentStatusSuperseded DeploymentStatus = "superseded"
 	DeploymentStatusRolledBack DeploymentStatus = "rolled_back"
+)
+
+// DeploymentCanaryLastAnalysisResult is one of the values below.
+type DeploymentCanaryLastAnalysisResult string
+
+const (
+	DeploymentCanaryLastAnalysisResultPassed       DeploymentCanaryLastAnalysisResult = "passed"
+	DeploymentCanaryLastAnalysisResultFailed       DeploymentCanaryLastAnalysisResult = "failed"
+	DeploymentCanaryLastAnalysisResultInconclusive DeploymentCanaryLastAnalysisResult = "inconclusive"
 )
 
 // DeploymentLogLineLevel is one of the values below.
@@ -1462,8 +1522,9 @@ const (
 type AlertEventState string
 
 const (
-	AlertEventStateFiring   AlertEventState = "firing"
-	AlertEventStateResolved AlertEventState = "resolved"
+	AlertEventStateFiring           AlertEventState = "firing"
+	AlertEventStateResolved         AlertEventState = "resolved"
+	AlertEventStateCanaryRolledBack AlertEventState = "canary_rolled_back"
 )
 
 // AlertEventDeliveryOutcome is one of the values below.

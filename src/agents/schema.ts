@@ -34,6 +34,13 @@ export const Parameters = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    mock_error_rate: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'mock/* models: the share of calls that fail (code mock_error), at random',
+      }),
+    ),
     max_tool_steps: Type.Optional(
       Type.Integer({
         minimum: 1,

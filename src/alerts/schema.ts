@@ -179,7 +179,13 @@ export const AlertEvent = Type.Object(
     id: Type.String({ description: 'Also the AIRMY-Event-Id header and the body’s `id`: deduplicate on it' }),
     object: Type.Literal('alert_event'),
     alert_id: Type.String(),
-    state: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+    state: Type.Union(
+      [Type.Literal('firing'), Type.Literal('resolved'), Type.Literal('canary_rolled_back')],
+      {
+        description:
+          '`firing`/`resolved`: the rule’s own transitions; `canary_rolled_back`: a canary deployment of the organization failed its analysis (sent to every enabled rule’s channels)',
+      },
+    ),
     value: Type.Union([Type.Number(), Type.Null()]),
     threshold: Type.Number(),
     notified: Type.Boolean({ description: 'false when the cooldown suppressed the notification' }),

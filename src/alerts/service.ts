@@ -120,7 +120,7 @@ function toEvent(e: AlertEventRow, deliveries: WebhookDeliveryRow[]) {
     id: e.id,
     object: 'alert_event' as const,
     alert_id: e.rule_id,
-    state: e.state as 'firing' | 'resolved',
+    state: e.state as 'firing' | 'resolved' | 'canary_rolled_back',
     value: e.value,
     threshold: e.threshold,
     notified: e.notify === 1,

@@ -28,6 +28,8 @@ export const ROUTE_ACTIONS: Record<string, RouteAction | null> = {
   'DELETE /v2/auth/session': R('browser_session.revoked', 'browser_session'),
   'POST /v2/deployments': R('deployment.created', 'deployment'),
   'POST /v2/deployments/:id/rollback': R('deployment.rolled_back', 'deployment', 'id'),
+  'POST /v2/deployments/:id/promote': R('deployment.promoted', 'deployment', 'id'),
+  'POST /v2/deployments/:id/abort': R('deployment.aborted', 'deployment', 'id'),
   'POST /v2/pipelines': R('pipeline.created', 'pipeline'),
   'PATCH /v2/pipelines/:id': R('pipeline.updated', 'pipeline', 'id'),
   'DELETE /v2/pipelines/:id': R('pipeline.deleted', 'pipeline', 'id'),

@@ -35,7 +35,7 @@ export const deploymentRoutes =
           tags,
           summary: 'Deploy the agent’s current configuration as a new immutable version',
           description:
-            'Answers 202 with the deployment `pending`; validation (configuration, model provider, guardrail policy, the agent’s smoke test) runs in the background and ends `active` (replacing the previously active deployment of the environment) or `failed`. Follow it with GET /v2/deployments/{id}/logs.',
+            'Answers 202 with the deployment `pending`; validation (configuration, model provider, guardrail policy, the agent’s smoke test) runs in the background and ends `active` (replacing the previously active deployment of the environment) or `failed`. With a canary `strategy` it ends `canary` instead: it serves a share of the runs, raised step by step while its analyses pass, then is promoted (or rolled back when one fails). A second canary of the same agent and environment is 409 `canary_in_progress`. Follow it with GET /v2/deployments/{id}/logs.',
           body: CreateDeployment,
           response: withErrors({ 202: ref }),
         },
@@ -91,12 +91,46 @@ export const deploymentRoutes =
           tags,
           summary: 'Roll an environment back to the deployment active before this one',
           description:
-            'The deployment must be the active one of its environment (else 422 `not_active`); the one active before it becomes active again (else 422 `nothing_to_roll_back_to`) and this one `rolled_back`. Answers the now-active deployment.',
+            'The deployment must be the active one of its environment (else 422 `not_active`); the one active before it becomes active again (else 422 `nothing_to_roll_back_to`) and this one `rolled_back`. While a canary runs against it: 422 `canary_in_progress`. Rolling back a canary aborts it. Answers the now-active deployment.',
           params: IdParams,
           response: withErrors({ 200: ref }),
         },
       },
       async (request) => deployments.rollback(principalOf(request).orgId, request.params.id),
+    );
+
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/deployments/:id/promote',
+      {
+        config: { scope: 'deployments:write' },
+        schema: {
+          operationId: 'promoteDeployment',
+          tags,
+          summary: 'Promote a canary now: it becomes the active deployment of its environment',
+          description:
+            'Whatever its step: the canary becomes `active` and serves every run, the deployment active before it `superseded`. Only a running canary (else 422 `not_canary`). Answers the promoted deployment.',
+          params: IdParams,
+          response: withErrors({ 200: ref }),
+        },
+      },
+      async (request) => deployments.promote(principalOf(request).orgId, request.params.id),
+    );
+
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/deployments/:id/abort',
+      {
+        config: { scope: 'deployments:write' },
+        schema: {
+          operationId: 'abortDeployment',
+          tags,
+          summary: 'Abort a canary: it stops serving runs at once',
+          description:
+            'The canary becomes `rolled_back` (`failed_reason`: aborted by hand) and the active deployment serves every run again. Only a running canary (else 422 `not_canary`). Answers the aborted deployment.',
+          params: IdParams,
+          response: withErrors({ 200: ref }),
+        },
+      },
+      async (request) => deployments.abort(principalOf(request).orgId, request.params.id),
     );
 
     app.get<{ Params: Static<typeof IdParams>; Querystring: LogsQueryT }>(

@@ -4,6 +4,7 @@ import { ListQuery, Metadata, NullableTimestamp, Timestamp } from '../http/schem
 export const DeploymentStatuses = [
   'pending',
   'validating',
+  'canary',
   'active',
   'failed',
   'superseded',
@@ -23,6 +24,12 @@ export const CreateDeployment = Type.Object(
     environment: Type.Optional(Environment),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
     metadata: Type.Optional(Metadata),
+    strategy: Type.Optional(
+      Type.Unknown({
+        description:
+          'How the version goes live: `{"type": "immediate"}` (default: active once validated), or a canary `{"type": "canary", "steps": [10, 50, 100], "analysis": {"interval_s": 60, "min_runs": 20, "failure_limit": 0, "on_no_data": "wait", "metrics": [{"name": "error_rate", "max": 0.05}, {"name": "latency_p95_ms", "max": 2000}, {"name": "guardrail_block_rate", "max": 0.01}]}}` (`traffic_percent` alone: one step, then promotion). Every field is checked: a bad one is 422 `invalid_strategy` naming it. The shape stored is the Deployment’s `strategy`.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -72,6 +79,72 @@ const ConfigSnapshot = Type.Object(
   { description: 'The agent’s configuration frozen when the deployment was created' },
 );
 
+const CanaryMetric = Type.Object({
+  name: Type.Union([
+    Type.Literal('error_rate'),
+    Type.Literal('latency_p95_ms'),
+    Type.Literal('guardrail_block_rate'),
+  ]),
+  max: Type.Number(),
+});
+
+const Strategy = Type.Union(
+  [
+    Type.Object({ type: Type.Literal('immediate') }),
+    Type.Object({
+      type: Type.Literal('canary'),
+      steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), {
+        description: 'The candidate’s share of the runs (percent) at each step',
+      }),
+      analysis: Type.Object({
+        interval_s: Type.Integer({ description: 'Seconds between analyses (one per step at least)' }),
+        min_runs: Type.Integer({ description: 'Fewer runs in an analysis window is no data' }),
+        failure_limit: Type.Integer({ description: 'Failed analyses tolerated; one more rolls back' }),
+        on_no_data: Type.Union([Type.Literal('wait'), Type.Literal('fail'), Type.Literal('pass')], {
+          description: 'No data: `wait` (look again next interval), `fail` (a failed analysis), `pass`',
+        }),
+        metrics: Type.Array(CanaryMetric),
+      }),
+    }),
+  ],
+  { description: 'How the version goes live (normalized, defaults filled in)' },
+);
+
+const Figure = Type.Object({
+  name: Type.String(),
+  value: Type.Union([Type.Number(), Type.Null()]),
+  max: Type.Number(),
+  passed: Type.Boolean(),
+});
+
+const Canary = Type.Union(
+  [
+    Type.Object({
+      traffic_percent: Type.Integer({ description: 'The share of the environment’s runs it serves now' }),
+      step: Type.Union([Type.Integer(), Type.Null()], { description: 'The current step, from 1' }),
+      steps: Type.Array(Type.Integer()),
+      step_started_at: NullableTimestamp,
+      next_analysis_at: NullableTimestamp,
+      failures: Type.Integer({ description: 'Failed analyses so far' }),
+      last_analysis: Type.Union([
+        Type.Object({
+          at: Timestamp,
+          step: Type.Integer(),
+          traffic_percent: Type.Integer(),
+          window_from: Timestamp,
+          runs: Type.Integer({ description: 'The candidate’s runs that ended in the window' }),
+          result: Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('inconclusive')]),
+          metrics: Type.Array(Figure),
+          message: Type.String(),
+        }),
+        Type.Null(),
+      ]),
+    }),
+    Type.Null(),
+  ],
+  { description: 'A canary’s progress (null for an immediate deployment)' },
+);
+
 export const Deployment = Type.Object(
   {
     id: Type.String(),
@@ -87,6 +160,8 @@ export const Deployment = Type.Object(
     activated_at: NullableTimestamp,
     failed_reason: Type.Union([Type.String(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.String()),
+    strategy: Strategy,
+    canary: Canary,
   },
   { $id: 'Deployment' },
 );

@@ -19,12 +19,13 @@
  * streamed as `deployment.log` / `deployment.status` events.
  */
 import type { AgentService } from '../agents/service.ts';
+import type { AlertNotifier } from '../alerts/notify.ts';
 import type { AuditRecorder } from '../audit/service.ts';
 import type { Principal } from '../auth/principal.ts';
 import { type Clock, iso } from '../clock.ts';
 import type { ModelRegistry } from '../engine/providers/index.ts';
 import type { CodeError } from '../engine/sandbox/protocol.ts';
-import { isNotFound, notFound, unprocessable } from '../errors.ts';
+import { conflict, isNotFound, notFound, unprocessable } from '../errors.ts';
 import { builtinTemplates } from '../guardrails/templates.ts';
 import type { IdFactory } from '../ids.ts';
 import type { Bus } from '../infra/bus/bus.ts';
@@ -36,11 +37,15 @@ import type { Queue } from '../infra/queue/queue.ts';
 import { isTerminal } from '../runs/events.ts';
 import type { RunConfig } from '../runs/present.ts';
 import { codeOf, type DeploymentResolver, type RunService, type ServedConfig } from '../runs/service.ts';
+import { analyze, routesToCanary, sampleRuns, toCanaryView } from './canary.ts';
 import type { CreateDeploymentBody, DeploymentStatus } from './schema.ts';
 import type { DeploymentFilters, DeploymentStore } from './store.ts';
+import { type CanaryStrategy, parseStrategy } from './strategy.ts';
 
 /** How long a validating job sleeps before looking at its smoke run again (the run's end wakes it). */
 const SMOKE_RECHECK_MS = 1_000;
+/** How far behind now a canary's analysis window ends (runs ending now may not be committed yet). */
+const CANARY_SETTLE_MS = 250;
 const BUILTIN_POLICIES = ['none', 'baseline', 'pii-redact', 'pii-block', 'strict'];
 
 export interface DeploymentConfig extends ServedConfig {
@@ -79,6 +84,10 @@ export function toDeployment(row: DeploymentRow) {
     activated_at: iso(row.activated_at),
     failed_reason: row.failed_reason,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
+    strategy: row.strategy
+      ? (JSON.parse(row.strategy) as CanaryStrategy)
+      : ({ type: 'immediate' } as const satisfies { type: 'immediate' }),
+    canary: toCanaryView(row),
   };
 }
 export type Deployment = ReturnType<typeof toDeployment>;
@@ -116,6 +125,10 @@ export interface DeploymentServiceDeps {
   audit?: AuditRecorder;
   /** code agents: compiles and loads the module in the sandbox (null: it loads; src/engine/sandbox/) */
   loadCode?: (code: string) => Promise<CodeError | null>;
+  /** a canary rolled back by its analysis is an alert event on the organization's channels */
+  alerts?: AlertNotifier;
+  /** an analysis that threw (it is tried again at the next tick) */
+  onCanaryError?: (err: unknown, deploymentId: string) => void;
 }
 
 type Line = { level?: 'info' | 'warn' | 'error'; step: string; message: string; status?: DeploymentStatus };
@@ -205,6 +218,35 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         return out;
       }
       const now = clock.now();
+      const strategy = dep.strategy ? (JSON.parse(dep.strategy) as CanaryStrategy) : null;
+      if (strategy && current) {
+        out.push(...(await startCanary(trx, dep, current, strategy)));
+        return out;
+      }
+      if (strategy)
+        out.push(
+          await appendIn(trx, dep.id, {
+            step: 'canary',
+            message: `No deployment is active in ${dep.environment} to compare a canary with: activated at once`,
+          }),
+        );
+      // an immediate deployment replaces a running canary too
+      const canary = await store.canary(dep.agent_id, dep.environment, trx);
+      if (canary && canary.id !== dep.id) {
+        await store.transition(trx, canary.id, ['canary'], {
+          status: 'superseded',
+          canary_percent: 0,
+          canary_next_at: null,
+        });
+        out.push(
+          await appendIn(trx, canary.id, {
+            level: 'warn',
+            step: 'status',
+            message: `Canary ended: version ${dep.version} (${dep.id}) was deployed to ${dep.environment} at once`,
+            status: 'superseded',
+          }),
+        );
+      }
       if (current) {
         await store.transition(trx, current.id, ['active'], { status: 'superseded' });
         out.push(
@@ -219,6 +261,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         status: 'active',
         activated_at: now,
         previous_deployment_id: current?.id ?? null,
+        ...(strategy && { canary_percent: 100 }),
       });
       if (!ok) throw new Error(`deployment ${dep.id} left validating during activation`);
       out.push(
@@ -232,6 +275,298 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     });
     serving.invalidate();
     publish(rows);
+  }
+
+  const pct = (n: number) => `${n} %`;
+
+  /** validating → canary: the candidate starts serving its first step's share (see canary.ts). */
+  async function startCanary(
+    trx: typeof k,
+    dep: DeploymentRow,
+    current: DeploymentRow,
+    strategy: CanaryStrategy,
+  ) {
+    const now = clock.now();
+    const share = strategy.steps[0];
+    const nextAt = now + strategy.analysis.interval_s * 1000;
+    const ok = await store.transition(trx, dep.id, ['validating'], {
+      status: 'canary',
+      previous_deployment_id: current.id,
+      canary_step: 0,
+      canary_percent: share,
+      canary_step_started_at: now,
+      canary_next_at: nextAt,
+      canary_failures: 0,
+    });
+    if (!ok) throw new Error(`deployment ${dep.id} left validating while starting its canary`);
+    return [
+      await appendIn(trx, dep.id, {
+        step: 'canary',
+        message: `Canary step 1 of ${strategy.steps.length}: version ${dep.version} serves ${pct(share)} of ${dep.environment}'s runs, version ${current.version} (${current.id}) the rest; first analysis at ${iso(nextAt)}`,
+        status: 'canary',
+      }),
+      await appendIn(trx, current.id, {
+        step: 'canary',
+        message: `Canary started: version ${dep.version} (${dep.id}) serves ${pct(share)} of the runs`,
+      }),
+    ];
+  }
+
+  /** canary → active (the active one superseded); in the caller's transaction, agent locked. */
+  async function promoteIn(trx: typeof k, dep: DeploymentRow, why: string) {
+    const now = clock.now();
+    const out: DeploymentLogRow[] = [];
+    const current = await store.active(dep.agent_id, dep.environment, trx);
+    if (current) {
+      await store.transition(trx, current.id, ['active'], { status: 'superseded' });
+      out.push(
+        await appendIn(trx, current.id, {
+          step: 'status',
+          message: `Superseded by version ${dep.version} (${dep.id}), promoted from canary`,
+          status: 'superseded',
+        }),
+      );
+    }
+    const ok = await store.transition(trx, dep.id, ['canary'], {
+      status: 'active',
+      activated_at: now,
+      previous_deployment_id: current?.id ?? dep.previous_deployment_id,
+      canary_percent: 100,
+      canary_next_at: null,
+    });
+    if (!ok) throw new Error(`deployment ${dep.id} left canary during promotion`);
+    out.push(
+      await appendIn(trx, dep.id, {
+        step: 'status',
+        message: `Promoted ${why}: version ${dep.version} is active in ${dep.environment}${current ? `, replacing version ${current.version}` : ''}`,
+        status: 'active',
+      }),
+    );
+    return out;
+  }
+
+  /** canary → rolled_back: it serves nothing from the commit on; the active one serves everything. */
+  async function rollBackCanaryIn(
+    trx: typeof k,
+    dep: DeploymentRow,
+    reason: string,
+    level: 'warn' | 'error',
+  ) {
+    const ok = await store.transition(trx, dep.id, ['canary'], {
+      status: 'rolled_back',
+      canary_percent: 0,
+      canary_next_at: null,
+      failed_reason: reason,
+    });
+    if (!ok) throw new Error(`deployment ${dep.id} left canary during its rollback`);
+    const current = await store.active(dep.agent_id, dep.environment, trx);
+    const out = [
+      await appendIn(trx, dep.id, {
+        level,
+        step: 'canary',
+        message: `Rolled back: ${reason}. ${current ? `Version ${current.version} (${current.id})` : 'The active version'} serves all of ${dep.environment}'s runs again`,
+        status: 'rolled_back',
+      }),
+    ];
+    if (current)
+      out.push(
+        await appendIn(trx, current.id, {
+          step: 'canary',
+          message: `Canary version ${dep.version} (${dep.id}) rolled back; this version serves all runs again`,
+        }),
+      );
+    return out;
+  }
+
+  /** Re-reads a canary under its agent's lock; 422 unless it is still a running canary. */
+  async function lockedCanary(trx: typeof k, orgId: string, id: string) {
+    const first = await store.get(orgId, id, trx);
+    if (!first) throw notFound('deployment', id);
+    await store.lockAgent(trx, first.agent_id);
+    const dep = (await store.get(orgId, id, trx))!;
+    if (dep.status !== 'canary')
+      throw unprocessable(
+        'not_canary',
+        `Deployment ${id} is ${dep.status}; only a running canary can be promoted or aborted`,
+        'id',
+      );
+    return dep;
+  }
+
+  /** POST /promote: the canary becomes the active deployment now, whatever its step. */
+  async function promote(orgId: string, id: string) {
+    const { rows, dep } = await k.transaction().execute(async (trx) => {
+      const dep = await lockedCanary(trx, orgId, id);
+      const rows = await promoteIn(trx, dep, 'by hand');
+      await deps.audit?.record(trx, {
+        orgId,
+        action: 'deployment.promoted',
+        resource: { type: 'deployment', id },
+        changes: ['status'],
+      });
+      return { rows, dep };
+    });
+    serving.invalidate();
+    publish(rows);
+    return toDeployment((await store.getById(dep.id))!);
+  }
+
+  /** POST /abort (and /rollback of a canary): the canary stops serving now. */
+  async function abort(orgId: string, id: string) {
+    const rows = await k.transaction().execute(async (trx) => {
+      const dep = await lockedCanary(trx, orgId, id);
+      const rows = await rollBackCanaryIn(trx, dep, 'aborted by hand', 'warn');
+      await deps.audit?.record(trx, {
+        orgId,
+        action: 'deployment.aborted',
+        resource: { type: 'deployment', id },
+        changes: ['status'],
+      });
+      return rows;
+    });
+    serving.invalidate();
+    publish(rows);
+    return toDeployment((await store.getById(id))!);
+  }
+
+  /** One analysis of a due canary (see canary.ts): advance, promote, count a failure, or roll back. */
+  async function analyzeCanary(due: DeploymentRow, now: number) {
+    const strategy = JSON.parse(due.strategy!) as CanaryStrategy;
+    const spec = strategy.analysis;
+    const step = due.canary_step ?? 0;
+    const from = due.canary_step_started_at ?? now;
+    // the window ends CANARY_SETTLE_MS ago: a run that just ended may not be committed yet, and the
+    // next window starts there, so every run falls in exactly one window
+    const to = Math.max(from, now - CANARY_SETTLE_MS);
+    const runs = await sampleRuns(k, due.id, from, to);
+    const analysis = analyze(spec, runs, { now, from, step: step + 1, percent: due.canary_percent ?? 0 });
+    const verdict =
+      analysis.result !== 'inconclusive'
+        ? analysis.result
+        : spec.on_no_data === 'wait'
+          ? 'wait'
+          : spec.on_no_data === 'fail'
+            ? 'failed'
+            : 'passed';
+    const nextAt = now + spec.interval_s * 1000;
+    let alerted = false;
+    const rows = await k.transaction().execute(async (trx) => {
+      await store.lockAgent(trx, due.agent_id);
+      const dep = await store.getById(due.id, trx);
+      // another analyzer (or a promote, an abort) got there first
+      if (!dep || dep.status !== 'canary' || dep.canary_next_at !== due.canary_next_at) return [];
+      const stored = JSON.stringify(analysis);
+      const out: DeploymentLogRow[] = [];
+      const stepOf = (i: number) => `step ${i + 1} of ${strategy.steps.length}`;
+      if (verdict === 'wait') {
+        await store.canaryStep(trx, dep.id, due.canary_next_at!, {
+          canary_next_at: nextAt,
+          canary_analysis: stored,
+        });
+        out.push(
+          await appendIn(trx, dep.id, {
+            step: 'analysis',
+            message: `${analysis.message}; ${stepOf(step)} continues and is analyzed again at ${iso(nextAt)} (on_no_data: wait)`,
+          }),
+        );
+        return out;
+      }
+      if (verdict === 'passed') {
+        await store.canaryStep(trx, dep.id, due.canary_next_at!, { canary_analysis: stored });
+        out.push(await appendIn(trx, dep.id, { step: 'analysis', message: analysis.message }));
+        if (step + 1 >= strategy.steps.length) {
+          out.push(
+            ...(await promoteIn(
+              trx,
+              dep,
+              `after ${strategy.steps.length === 1 ? 'its analysis' : 'every step'} passed`,
+            )),
+          );
+          return out;
+        }
+        const share = strategy.steps[step + 1];
+        await store.canaryStep(trx, dep.id, due.canary_next_at!, {
+          canary_step: step + 1,
+          canary_percent: share,
+          canary_step_started_at: to,
+          canary_next_at: nextAt,
+        });
+        out.push(
+          await appendIn(trx, dep.id, {
+            step: 'canary',
+            message: `Canary ${stepOf(step + 1)}: version ${dep.version} serves ${pct(share)} of ${dep.environment}'s runs; next analysis at ${iso(nextAt)}`,
+          }),
+        );
+        return out;
+      }
+      const failures = (dep.canary_failures ?? 0) + 1;
+      if (failures <= spec.failure_limit) {
+        await store.canaryStep(trx, dep.id, due.canary_next_at!, {
+          canary_failures: failures,
+          canary_step_started_at: to,
+          canary_next_at: nextAt,
+          canary_analysis: stored,
+        });
+        out.push(
+          await appendIn(trx, dep.id, {
+            level: 'warn',
+            step: 'analysis',
+            message: `${analysis.message} (failure ${failures}; failure_limit ${spec.failure_limit} tolerates ${spec.failure_limit}); measuring ${stepOf(step)} again until ${iso(nextAt)}`,
+          }),
+        );
+        return out;
+      }
+      await store.canaryStep(trx, dep.id, due.canary_next_at!, {
+        canary_failures: failures,
+        canary_analysis: stored,
+      });
+      out.push(await appendIn(trx, dep.id, { level: 'error', step: 'analysis', message: analysis.message }));
+      const reason = `analysis failed at ${stepOf(step)} (${pct(dep.canary_percent ?? 0)} of runs): ${analysis.message.replace(/^Analysis failed /, '')}`;
+      out.push(...(await rollBackCanaryIn(trx, { ...dep, canary_failures: failures }, reason, 'error')));
+      await deps.audit?.record(trx, {
+        orgId: dep.org_id,
+        action: 'deployment.canary_rolled_back',
+        resource: { type: 'deployment', id: dep.id },
+        changes: ['status'],
+      });
+      const worst = analysis.metrics.find((m) => !m.passed);
+      if (deps.alerts) {
+        const n = await deps.alerts.notify(trx, dep.org_id, {
+          state: 'canary_rolled_back',
+          value: worst?.value ?? null,
+          threshold: worst?.max ?? spec.min_runs,
+          details: {
+            metric: worst?.name ?? null,
+            message: `Canary version ${dep.version} of agent ${dep.agent_id} in ${dep.environment} rolled back: ${reason}`,
+            deployment: {
+              id: dep.id,
+              agent_id: dep.agent_id,
+              environment: dep.environment,
+              version: dep.version,
+            },
+            analysis,
+          },
+        });
+        alerted = n > 0;
+      }
+      return out;
+    });
+    if (rows.length === 0) return;
+    serving.invalidate();
+    publish(rows);
+    if (alerted) deps.alerts?.committed();
+  }
+
+  /** Analyzes every canary whose interval has passed (the analyzer's tick; tests call it directly). */
+  async function analyzeDue() {
+    const now = clock.now();
+    for (const dep of await store.dueCanaries(now)) {
+      try {
+        await analyzeCanary(dep, now);
+      } catch (err) {
+        deps.onCanaryError?.(err, dep.id);
+      }
+    }
   }
 
   /** Code agents: the module compiles and loads in the sandbox, its default export a function. */
@@ -411,7 +746,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
   /** Which deployment serves a run (see DeploymentResolver). */
   // What serves an environment is read on every run: kept in memory, invalidated after each
   // activation or rollback commits (on every process, through the bus; the TTL bounds a lost message).
-  const serving = createReadCache<{ id: string; config: DeploymentConfig } | null>({
+  type Served = { id: string; config: DeploymentConfig };
+  const serving = createReadCache<{ stable: Served | null; canary: (Served & { percent: number }) | null }>({
     shared: { bus, topic: 'cache:deployments-serving' },
     ttlMs: 1_000,
     max: 10_000,
@@ -434,7 +770,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           `Deployment ${dep.id} is in environment '${dep.environment}'`,
           'environment',
         );
-      if (!['active', 'superseded', 'rolled_back'].includes(dep.status))
+      if (!['active', 'canary', 'superseded', 'rolled_back'].includes(dep.status))
         throw unprocessable(
           'deployment_not_runnable',
           `Deployment ${dep.id} is ${dep.status}; only a deployment that passed validation can serve runs`,
@@ -442,10 +778,27 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
         );
     } else {
       const environment = selector.environment ?? 'production';
-      return serving.get(`${agentId}/${environment}`, async () => {
-        const active = await store.active(agentId, environment);
-        return active ? { id: active.id, config: JSON.parse(active.config) as DeploymentConfig } : null;
+      const served = await serving.get(`${agentId}/${environment}`, async () => {
+        const [active, canary] = await Promise.all([
+          store.active(agentId, environment),
+          store.canary(agentId, environment),
+        ]);
+        return {
+          stable: active ? { id: active.id, config: JSON.parse(active.config) as DeploymentConfig } : null,
+          canary:
+            canary && (canary.canary_percent ?? 0) > 0
+              ? {
+                  id: canary.id,
+                  config: JSON.parse(canary.config) as DeploymentConfig,
+                  percent: canary.canary_percent ?? 0,
+                }
+              : null,
+        };
       });
+      const { canary } = served;
+      if (canary && routesToCanary(canary.percent, selector.routing_key))
+        return { id: canary.id, config: canary.config };
+      return served.stable;
     }
     return { id: dep.id, config: JSON.parse(dep.config) as DeploymentConfig };
   };
@@ -476,6 +829,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
   return {
     async create(orgId: string, body: CreateDeploymentBody) {
+      const strategy = parseStrategy(body.strategy);
       const agent = await agents.row(orgId, body.agent_id).catch((err: unknown) => {
         throw isNotFound(err) ? notFound('agent', body.agent_id, 'agent_id') : err;
       });
@@ -495,6 +849,14 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       const environment = body.environment ?? 'production';
       const { row, logged } = await k.transaction().execute(async (trx) => {
         await store.lockAgent(trx, agent.id);
+        if (strategy) {
+          const open = await store.openCanary(agent.id, environment, trx);
+          if (open)
+            throw conflict(
+              'canary_in_progress',
+              `Deployment ${open.id} is already a canary of agent ${agent.id} in ${environment} (${open.status}); promote or abort it first`,
+            );
+        }
         const row: DeploymentRow = {
           id: ids('dep'),
           org_id: orgId,
@@ -511,11 +873,13 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           log_seq: 0,
           created_at: now,
           activated_at: null,
+          strategy: strategy ? JSON.stringify(strategy) : null,
+          canary_failures: 0,
         };
         await store.insert(trx, row);
         const logged = await appendIn(trx, row.id, {
           step: 'status',
-          message: `Version ${row.version} of agent ${agent.id} (agent version ${agent.version}) created for ${environment}`,
+          message: `Version ${row.version} of agent ${agent.id} (agent version ${agent.version}) created for ${environment}${strategy ? ` as a canary (steps ${strategy.steps.map(pct).join(', ')}, analysis every ${strategy.analysis.interval_s} s)` : ''}`,
           status: 'pending',
         });
         await queue.enqueue(trx, { kind: 'deployment', ref_id: row.id });
@@ -542,7 +906,12 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
 
     /** Returns the environment to the deployment active before `id`; answers the now-active one. */
     async rollback(orgId: string, id: string) {
-      await mustGet(orgId, id);
+      // a canary's rollback is its abort (the environment's active version never changed)
+      if ((await mustGet(orgId, id)).status === 'canary') {
+        const aborted = await abort(orgId, id);
+        const active = await store.active(aborted.agent_id, aborted.environment);
+        return active ? toDeployment(active) : aborted;
+      }
       const { target, rows } = await k.transaction().execute(async (trx) => {
         const first = await store.get(orgId, id, trx);
         if (!first) throw notFound('deployment', id);
@@ -552,6 +921,13 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
           throw unprocessable(
             'not_active',
             `Deployment ${id} is ${dep.status}; only the active deployment of an environment can be rolled back`,
+            'id',
+          );
+        const canary = await store.canary(dep.agent_id, dep.environment, trx);
+        if (canary)
+          throw unprocessable(
+            'canary_in_progress',
+            `Canary ${canary.id} runs against ${id} in ${dep.environment}; promote or abort it first`,
             'id',
           );
         let target: DeploymentRow | undefined;
@@ -617,6 +993,9 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
     subscribe: (id: string, listener: (e: DeploymentEvent) => void, onResync?: () => void) =>
       bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent), onResync),
 
+    promote,
+    abort,
+    analyzeDue,
     handle,
     /** The queue gave up on a deployment's job (its handler kept failing): the deployment fails. */
     async giveUp(job: JobRow): Promise<void> {

@@ -47,6 +47,46 @@ export function createDeploymentStore(db: Db) {
         .where('environment', '=', environment)
         .where('status', '=', 'active')
         .executeTakeFirst(),
+    /** The canary of an environment, if one is running. */
+    canary: (agentId: string, environment: string, trx: Kysely<Database> = k) =>
+      trx
+        .selectFrom('deployments')
+        .selectAll()
+        .where('agent_id', '=', agentId)
+        .where('environment', '=', environment)
+        .where('status', '=', 'canary')
+        .executeTakeFirst(),
+    /** A canary of the environment that runs or is still being validated (one at a time). */
+    openCanary: (agentId: string, environment: string, trx: Kysely<Database> = k) =>
+      trx
+        .selectFrom('deployments')
+        .select(['id', 'status'])
+        .where('agent_id', '=', agentId)
+        .where('environment', '=', environment)
+        .where('status', 'in', ['pending', 'validating', 'canary'])
+        .where('strategy', 'is not', null)
+        .executeTakeFirst(),
+    /** Canaries whose next analysis is due, oldest due first. */
+    dueCanaries: (now: number, limit = 100) =>
+      k
+        .selectFrom('deployments')
+        .selectAll()
+        .where('status', '=', 'canary')
+        .where('canary_next_at', '<=', now)
+        .orderBy('canary_next_at')
+        .limit(limit)
+        .execute(),
+    /** Moves a running canary only if its next analysis is still the one read (`nextAt`). */
+    async canaryStep(trx: Kysely<Database>, id: string, nextAt: number, fields: Partial<DeploymentRow>) {
+      const r = await trx
+        .updateTable('deployments')
+        .set(fields)
+        .where('id', '=', id)
+        .where('status', '=', 'canary')
+        .where('canary_next_at', '=', nextAt)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     list(orgId: string, f: DeploymentFilters, page: PageParams) {
       let q = k.selectFrom('deployments').selectAll().where('org_id', '=', orgId);
       if (f.agent_id) q = q.where('agent_id', '=', f.agent_id);

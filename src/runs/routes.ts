@@ -40,7 +40,12 @@ export const runRoutes =
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        const body = request.body;
+        const idempotencyKey = request.headers['idempotency-key'];
+        // a canary routes by the run's routing key, else by the request's Idempotency-Key
+        const body =
+          request.body.routing_key === undefined && typeof idempotencyKey === 'string'
+            ? { ...request.body, routing_key: idempotencyKey }
+            : request.body;
         const sync = !body.stream && !body.background;
         const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync });
         const { row, created } = accepted;
@@ -102,6 +107,7 @@ export const runRoutes =
           {
             agent_id: q.agent_id,
             pipeline_run_id: q.pipeline_run_id,
+            deployment_id: q.deployment_id,
             status: q.status,
             created_after: q.created_after ? Date.parse(q.created_after) : undefined,
             created_before: q.created_before ? Date.parse(q.created_before) : undefined,

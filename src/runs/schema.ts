@@ -24,6 +24,14 @@ export const CreateRun = Type.Object(
         description: 'Run this deployment of the agent (active, superseded or rolled back)',
       }),
     ),
+    routing_key: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'While a canary deployment serves part of the environment, runs with the same key are served by the same version (default: the Idempotency-Key; with neither, a random draw)',
+      }),
+    ),
     background: Type.Optional(
       Type.Boolean({ description: 'Answer 202 at once; poll GET /v2/runs/{id} or follow its events' }),
     ),
@@ -54,6 +62,9 @@ export const ListRunsQuery = Type.Object(
     agent_id: Type.Optional(Type.String({ maxLength: 64 })),
     pipeline_run_id: Type.Optional(
       Type.String({ maxLength: 64, description: 'Only the step runs of this pipeline run' }),
+    ),
+    deployment_id: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Only the runs this deployment served (a canary’s, say)' }),
     ),
     status: Type.Optional(
       Type.Array(status, { maxItems: 7, description: 'One or several statuses (repeat the parameter)' }),

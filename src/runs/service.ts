@@ -35,6 +35,8 @@ export interface CreateRunInput {
   metadata?: Record<string, string>;
   environment?: string;
   deployment_id?: string;
+  /** canary routing: the same key, the same version (see src/deployments/canary.ts) */
+  routing_key?: string;
   background?: boolean;
   stream?: boolean;
   timeout_ms?: number;
@@ -63,7 +65,7 @@ export interface ServedConfig {
 export type DeploymentResolver = (
   orgId: string,
   agentId: string,
-  selector: { environment?: string; deployment_id?: string },
+  selector: { environment?: string; deployment_id?: string; routing_key?: string },
 ) => Promise<{ id: string; config: ServedConfig } | null>;
 
 export interface PreparedRun {

@@ -41,6 +41,7 @@ export interface RunFilters {
   created_before?: number;
   metadata?: Record<string, string>;
   pipeline_run_id?: string;
+  deployment_id?: string;
 }
 
 export function createRunStore(db: Db) {
@@ -60,6 +61,7 @@ export function createRunStore(db: Db) {
       let q = k.selectFrom('runs').selectAll().where('org_id', '=', orgId);
       if (f.agent_id) q = q.where('agent_id', '=', f.agent_id);
       if (f.pipeline_run_id) q = q.where('pipeline_run_id', '=', f.pipeline_run_id);
+      if (f.deployment_id) q = q.where('deployment_id', '=', f.deployment_id);
       if (f.status?.length) q = q.where('status', 'in', f.status);
       if (f.created_after !== undefined) q = q.where('created_at', '>', f.created_after);
       if (f.created_before !== undefined) q = q.where('created_at', '<', f.created_before);

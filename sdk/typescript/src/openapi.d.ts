@@ -256,7 +256,7 @@ export interface paths {
     put?: never;
     /**
      * Deploy the agent’s current configuration as a new immutable version
-     * @description Answers 202 with the deployment `pending`; validation (configuration, model provider, guardrail policy, the agent’s smoke test) runs in the background and ends `active` (replacing the previously active deployment of the environment) or `failed`. Follow it with GET /v2/deployments/{id}/logs.
+     * @description Answers 202 with the deployment `pending`; validation (configuration, model provider, guardrail policy, the agent’s smoke test) runs in the background and ends `active` (replacing the previously active deployment of the environment) or `failed`. With a canary `strategy` it ends `canary` instead: it serves a share of the runs, raised step by step while its analyses pass, then is promoted (or rolled back when one fails). A second canary of the same agent and environment is 409 `canary_in_progress`. Follow it with GET /v2/deployments/{id}/logs.
      */
     post: operations['createDeployment'];
     delete?: never;
@@ -276,6 +276,26 @@ export interface paths {
     get: operations['getDeployment'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/deployments/{id}/abort': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Abort a canary: it stops serving runs at once
+     * @description The canary becomes `rolled_back` (`failed_reason`: aborted by hand) and the active deployment serves every run again. Only a running canary (else 422 `not_canary`). Answers the aborted deployment.
+     */
+    post: operations['abortDeployment'];
     delete?: never;
     options?: never;
     head?: never;
@@ -302,6 +322,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/deployments/{id}/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Promote a canary now: it becomes the active deployment of its environment
+     * @description Whatever its step: the canary becomes `active` and serves every run, the deployment active before it `superseded`. Only a running canary (else 422 `not_canary`). Answers the promoted deployment.
+     */
+    post: operations['promoteDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v2/deployments/{id}/rollback': {
     parameters: {
       query?: never;
@@ -313,7 +353,7 @@ export interface paths {
     put?: never;
     /**
      * Roll an environment back to the deployment active before this one
-     * @description The deployment must be the active one of its environment (else 422 `not_active`); the one active before it becomes active again (else 422 `nothing_to_roll_back_to`) and this one `rolled_back`. Answers the now-active deployment.
+     * @description The deployment must be the active one of its environment (else 422 `not_active`); the one active before it becomes active again (else 422 `nothing_to_roll_back_to`) and this one `rolled_back`. While a canary runs against it: 422 `canary_in_progress`. Rolling back a canary aborts it. Answers the now-active deployment.
      */
     post: operations['rollbackDeployment'];
     delete?: never;
@@ -820,7 +860,8 @@ export interface components {
       notified: boolean;
       /** @enum {string} */
       object: 'alert_event';
-      state: 'firing' | 'resolved';
+      /** @description `firing`/`resolved`: the rule’s own transitions; `canary_rolled_back`: a canary deployment of the organization failed its analysis (sent to every enabled rule’s channels) */
+      state: 'firing' | 'resolved' | 'canary_rolled_back';
       threshold: number;
       value: number | null;
     };
@@ -920,6 +961,36 @@ export interface components {
     Deployment: {
       activated_at: string | null;
       agent_id: string;
+      /** @description A canary’s progress (null for an immediate deployment) */
+      canary: {
+        /** @description Failed analyses so far */
+        failures: number;
+        last_analysis: {
+          /** Format: date-time */
+          at: string;
+          message: string;
+          metrics: {
+            max: number;
+            name: string;
+            passed: boolean;
+            value: number | null;
+          }[];
+          result: 'passed' | 'failed' | 'inconclusive';
+          /** @description The candidate’s runs that ended in the window */
+          runs: number;
+          step: number;
+          traffic_percent: number;
+          /** Format: date-time */
+          window_from: string;
+        } | null;
+        next_analysis_at: string | null;
+        /** @description The current step, from 1 */
+        step: number | null;
+        step_started_at: string | null;
+        steps: number[];
+        /** @description The share of the environment’s runs it serves now */
+        traffic_percent: number;
+      } | null;
       /** @description The agent’s configuration frozen when the deployment was created */
       config: {
         agent_version: number;
@@ -952,7 +1023,33 @@ export interface components {
       /** @enum {string} */
       object: 'deployment';
       previous_deployment_id: string | null;
-      status: 'pending' | 'validating' | 'active' | 'failed' | 'superseded' | 'rolled_back';
+      status: 'pending' | 'validating' | 'canary' | 'active' | 'failed' | 'superseded' | 'rolled_back';
+      /** @description How the version goes live (normalized, defaults filled in) */
+      strategy:
+        | {
+            /** @enum {string} */
+            type: 'immediate';
+          }
+        | {
+            analysis: {
+              /** @description Failed analyses tolerated; one more rolls back */
+              failure_limit: number;
+              /** @description Seconds between analyses (one per step at least) */
+              interval_s: number;
+              metrics: {
+                max: number;
+                name: 'error_rate' | 'latency_p95_ms' | 'guardrail_block_rate';
+              }[];
+              /** @description Fewer runs in an analysis window is no data */
+              min_runs: number;
+              /** @description No data: `wait` (look again next interval), `fail` (a failed analysis), `pass` */
+              on_no_data: 'wait' | 'fail' | 'pass';
+            };
+            /** @description The candidate’s share of the runs (percent) at each step */
+            steps: number[];
+            /** @enum {string} */
+            type: 'canary';
+          };
       version: number;
     };
     DeploymentLogLine: {
@@ -1368,6 +1465,8 @@ export interface operations {
               code?: string;
               message: string;
             };
+            /** @description mock/* models: the share of calls that fail (code mock_error), at random */
+            mock_error_rate?: number;
             /** @description mock/* models: simulated latency */
             mock_latency_ms?: number;
             /** @description mock/* models: the exact reply */
@@ -1564,6 +1663,8 @@ export interface operations {
               code?: string;
               message: string;
             };
+            /** @description mock/* models: the share of calls that fail (code mock_error), at random */
+            mock_error_rate?: number;
             /** @description mock/* models: simulated latency */
             mock_latency_ms?: number;
             /** @description mock/* models: the exact reply */
@@ -2652,7 +2753,7 @@ export interface operations {
         environment?: string;
         limit?: number;
         starting_after?: string;
-        status?: 'pending' | 'validating' | 'active' | 'failed' | 'superseded' | 'rolled_back';
+        status?: 'pending' | 'validating' | 'canary' | 'active' | 'failed' | 'superseded' | 'rolled_back';
       };
       header?: never;
       path?: never;
@@ -2712,6 +2813,8 @@ export interface operations {
           metadata?: {
             [key: string]: string;
           };
+          /** @description How the version goes live: `{"type": "immediate"}` (default: active once validated), or a canary `{"type": "canary", "steps": [10, 50, 100], "analysis": {"interval_s": 60, "min_runs": 20, "failure_limit": 0, "on_no_data": "wait", "metrics": [{"name": "error_rate", "max": 0.05}, {"name": "latency_p95_ms", "max": 2000}, {"name": "guardrail_block_rate", "max": 0.01}]}}` (`traffic_percent` alone: one step, then promotion). Every field is checked: a bad one is 422 `invalid_strategy` naming it. The shape stored is the Deployment’s `strategy`. */
+          strategy?: unknown;
         };
       };
     };
@@ -2746,6 +2849,46 @@ export interface operations {
     };
   };
   getDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+    };
+  };
+  abortDeployment: {
     parameters: {
       query?: never;
       header?: never;
@@ -2833,6 +2976,46 @@ export interface operations {
             object: 'list';
           };
           'text/event-stream': string;
+        };
+      };
+    };
+  };
+  promoteDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
         };
       };
     };
@@ -4264,6 +4447,8 @@ export interface operations {
         agent_id?: string;
         created_after?: string;
         created_before?: string;
+        /** @description Only the runs this deployment served (a canary’s, say) */
+        deployment_id?: string;
         ending_before?: string;
         limit?: number;
         /** @description Only the step runs of this pipeline run */
@@ -4339,6 +4524,8 @@ export interface operations {
           };
           /** @description Expire the run if no worker starts it in time */
           queue_timeout_ms?: number;
+          /** @description While a canary deployment serves part of the environment, runs with the same key are served by the same version (default: the Idempotency-Key; with neither, a random draw) */
+          routing_key?: string;
           /** @description Answer with a text/event-stream of the run’s events */
           stream?: boolean;
           /** @description Run timeout (default 10 min) */

@@ -334,7 +334,7 @@ function suite(target: DbTarget) {
     assert.ok(timeout instanceof APITimeoutError);
   });
 
-  test('every other resource: deployments (logs, wait, rollback), pipelines, metrics, audit logs, alerts, keys, tokens, connectors, policies', async () => {
+  test('every other resource: deployments (logs, wait, rollback, canary promote/abort), pipelines, metrics, audit logs, alerts, keys, tokens, connectors, policies', async () => {
     const agent = await client.agents.create({ name: 'deployed', model: 'mock/deployed' });
     const v1 = await client.deployments.create({ agent_id: agent.id, description: 'v1' });
     assert.equal((await client.deployments.wait(v1.id)).status, 'active');
@@ -350,9 +350,25 @@ function suite(target: DbTarget) {
     assert.equal((await client.deployments.wait(v2.id)).status, 'active');
     assert.equal((await client.deployments.rollback(v2.id)).id, v1.id);
     assert.equal((await client.deployments.retrieve(v2.id)).status, 'rolled_back');
+    // canaries: promote one by hand, abort another
+    const c1 = await client.deployments.create({
+      agent_id: agent.id,
+      strategy: { type: 'canary', traffic_percent: 10 },
+    });
+    assert.equal((await client.deployments.wait(c1.id)).status, 'canary');
+    const promoted = await client.deployments.promote(c1.id);
+    assert.equal(promoted.status, 'active');
+    assert.equal(promoted.strategy.type, 'canary');
+    const c2 = await client.deployments.create({
+      agent_id: agent.id,
+      strategy: { type: 'canary', steps: [10, 50] },
+    });
+    assert.equal((await client.deployments.wait(c2.id)).canary?.traffic_percent, 10);
+    assert.equal((await client.deployments.abort(c2.id)).status, 'rolled_back');
+    assert.equal((await client.deployments.retrieve(v1.id)).status, 'superseded');
     const deps = [];
     for await (const d of client.deployments.list({ agent_id: agent.id, limit: 1 })) deps.push(d.id);
-    assert.deepEqual(new Set(deps), new Set([v1.id, v2.id]));
+    assert.deepEqual(new Set(deps), new Set([v1.id, v2.id, c1.id, c2.id]));
 
     const pipeline = await client.pipelines.create({
       name: 'two steps',

@@ -10,6 +10,8 @@
  *   reply comes after the latency. Both waits end at once when the call's signal aborts.
  * - `chunkSize`: characters (code points) per streamed chunk; by default one word and the space after it.
  * - `error`: `{code?, message}` makes the call fail with a ModelError after the latency.
+ * - `errorRate`: the share (0–1) of calls that fail that way (code `mock_error`), drawn at random per
+ *   call: a flaky model for canary tests (`mock_error_rate`).
  * - `toolCalls` / `toolRounds`: a tool script. While fewer than `toolRounds` (default 1) steps since
  *   the last user message have called tools, and the call offers tools (tool choice not `none`),
  *   the step answers with those tool calls instead of text; the step after that answers with text
@@ -37,6 +39,7 @@ export interface MockOptions {
   latencyMs?: number;
   chunkSize?: number;
   error?: { code?: string; message: string };
+  errorRate?: number;
   toolCalls?: { tool: string; input: Record<string, unknown> }[];
   toolRounds?: number;
 }
@@ -149,7 +152,9 @@ export function createMockModel(modelId: string, counter: TokenCounter): Languag
   }
 
   function prepare(options: LanguageModelV3CallOptions) {
-    const mock = (options.providerOptions?.mock ?? {}) as MockOptions;
+    let mock = (options.providerOptions?.mock ?? {}) as MockOptions;
+    if (!mock.error && mock.errorRate !== undefined && Math.random() < mock.errorRate)
+      mock = { ...mock, error: { message: 'The mock model failed this call (mock_error_rate)' } };
     const { counted, lastUser, toolSteps, outcomes } = promptText(options.prompt);
     const calls = scriptedCalls(mock, options, toolSteps);
     const reply =

@@ -82,6 +82,11 @@ export function mockOptions(params: Record<string, unknown>): MockOptions {
     }
     options.latencyMs = latency;
   }
+  const errorRate = finite(params, 'mock_error_rate');
+  if (errorRate !== undefined) {
+    if (errorRate < 0 || errorRate > 1) throw bad('mock_error_rate', 'must be from 0 to 1');
+    options.errorRate = errorRate;
+  }
   const chunkSize = positiveInt(params, 'mock_chunk_size');
   if (chunkSize !== undefined) options.chunkSize = chunkSize;
   const script = mockToolScript(params);

@@ -24,7 +24,7 @@ export interface ModelCall {
   instructions: string | null;
   /** the run input; the user message is input.query ?? input.prompt ?? input.message (if a string), else its JSON */
   input: Record<string, unknown>;
-  /** temperature, top_p, max_output_tokens, stop, and mock_reply / mock_latency_ms / mock_chunk_size / mock_error */
+  /** temperature, top_p, max_output_tokens, stop, and mock_reply / mock_latency_ms / mock_chunk_size / mock_error / mock_error_rate */
   parameters: Record<string, unknown>;
   /** aborting stops the upstream call and rejects with an error named 'AbortError' */
   signal: AbortSignal;

@@ -102,6 +102,18 @@ export interface DeploymentRow {
   log_seq: number;
   created_at: number;
   activated_at: number | null;
+  /** JSON: the normalized rollout strategy (CanaryStrategy); null: immediate switch */
+  strategy?: string | null;
+  /** the share (percent) of the environment's runs a canary serves now; 0 once it stopped serving */
+  canary_percent?: number | null;
+  /** index into the strategy's steps */
+  canary_step?: number | null;
+  canary_step_started_at?: number | null;
+  /** when the next analysis is due */
+  canary_next_at?: number | null;
+  canary_failures?: number;
+  /** JSON: the last analysis (CanaryAnalysis) */
+  canary_analysis?: string | null;
 }
 
 export interface DeploymentLogRow {

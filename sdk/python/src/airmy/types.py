@@ -354,13 +354,73 @@ class DeploymentConfig(_DeploymentConfigRequired, total=False):
     code_limits: Dict[str, int]
 
 
+class DeploymentStrategy(TypedDict):
+    type: Literal["immediate"]
+
+
+class DeploymentStrategy2AnalysisMetric(TypedDict):
+    name: Literal["error_rate", "latency_p95_ms", "guardrail_block_rate"]
+    max: float
+
+
+class DeploymentStrategy2Analysis(TypedDict):
+    interval_s: int
+    """Seconds between analyses (one per step at least)"""
+    min_runs: int
+    """Fewer runs in an analysis window is no data"""
+    failure_limit: int
+    """Failed analyses tolerated; one more rolls back"""
+    on_no_data: Literal["wait", "fail", "pass"]
+    """No data: `wait` (look again next interval), `fail` (a failed analysis), `pass`"""
+    metrics: List[DeploymentStrategy2AnalysisMetric]
+
+
+class DeploymentStrategy2(TypedDict):
+    type: Literal["canary"]
+    steps: List[int]
+    """The candidate’s share of the runs (percent) at each step"""
+    analysis: DeploymentStrategy2Analysis
+
+
+class DeploymentCanaryLastAnalysisMetric(TypedDict):
+    name: str
+    value: Optional[float]
+    max: float
+    passed: bool
+
+
+class DeploymentCanaryLastAnalysis(TypedDict):
+    at: str
+    step: int
+    traffic_percent: int
+    window_from: str
+    runs: int
+    """The candidate’s runs that ended in the window"""
+    result: Literal["passed", "failed", "inconclusive"]
+    metrics: List[DeploymentCanaryLastAnalysisMetric]
+    message: str
+
+
+class DeploymentCanary(TypedDict):
+    traffic_percent: int
+    """The share of the environment’s runs it serves now"""
+    step: Optional[int]
+    """The current step, from 1"""
+    steps: List[int]
+    step_started_at: Optional[str]
+    next_analysis_at: Optional[str]
+    failures: int
+    """Failed analyses so far"""
+    last_analysis: Optional[DeploymentCanaryLastAnalysis]
+
+
 class Deployment(TypedDict):
     id: str
     object: Literal["deployment"]
     agent_id: str
     environment: str
     version: int
-    status: Literal["pending", "validating", "active", "failed", "superseded", "rolled_back"]
+    status: Literal["pending", "validating", "canary", "active", "failed", "superseded", "rolled_back"]
     config: DeploymentConfig
     """The agent’s configuration frozen when the deployment was created"""
     previous_deployment_id: Optional[str]
@@ -369,6 +429,10 @@ class Deployment(TypedDict):
     activated_at: Optional[str]
     failed_reason: Optional[str]
     metadata: Dict[str, str]
+    strategy: Union[DeploymentStrategy, DeploymentStrategy2]
+    """How the version goes live (normalized, defaults filled in)"""
+    canary: Optional[DeploymentCanary]
+    """A canary’s progress (null for an immediate deployment)"""
 
 
 class DeploymentLogLine(TypedDict):
@@ -409,7 +473,8 @@ class AlertEvent(TypedDict):
     """Also the AIRMY-Event-Id header and the body’s `id`: deduplicate on it"""
     object: Literal["alert_event"]
     alert_id: str
-    state: Literal["firing", "resolved"]
+    state: Literal["firing", "resolved", "canary_rolled_back"]
+    """`firing`/`resolved`: the rule’s own transitions; `canary_rolled_back`: a canary deployment of the organization failed its analysis (sent to every enabled rule’s channels)"""
     value: Optional[float]
     threshold: float
     notified: bool
@@ -565,6 +630,8 @@ class CreateAgentParamsParameters(TypedDict, total=False):
     mock_chunk_size: int
     """mock/* models: characters per streamed chunk"""
     mock_error: CreateAgentParamsParametersMockError
+    mock_error_rate: float
+    """mock/* models: the share of calls that fail (code mock_error), at random"""
     max_tool_steps: int
     """Model steps that may call tools before the model must answer (default 8)"""
     mock_tool_calls: List[CreateAgentParamsParametersMockToolCall]
@@ -667,6 +734,8 @@ class UpdateAgentParamsParameters(TypedDict, total=False):
     mock_chunk_size: int
     """mock/* models: characters per streamed chunk"""
     mock_error: UpdateAgentParamsParametersMockError
+    mock_error_rate: float
+    """mock/* models: the share of calls that fail (code mock_error), at random"""
     max_tool_steps: int
     """Model steps that may call tools before the model must answer (default 8)"""
     mock_tool_calls: List[UpdateAgentParamsParametersMockToolCall]
@@ -871,7 +940,7 @@ class ListDeploymentsParams(TypedDict, total=False):
     agent_id: str
     environment: str
     """Environment name: lowercase letters, digits, `_` and `-`; default `production`"""
-    status: Literal["pending", "validating", "active", "failed", "superseded", "rolled_back"]
+    status: Literal["pending", "validating", "canary", "active", "failed", "superseded", "rolled_back"]
 
 
 class _CreateDeploymentParamsRequired(TypedDict):
@@ -884,6 +953,8 @@ class CreateDeploymentParams(_CreateDeploymentParamsRequired, total=False):
     description: Optional[str]
     metadata: Dict[str, str]
     """Up to 50 string key/value pairs for your own use"""
+    strategy: Any
+    """How the version goes live: `{"type": "immediate"}` (default: active once validated), or a canary `{"type": "canary", "steps": [10, 50, 100], "analysis": {"interval_s": 60, "min_runs": 20, "failure_limit": 0, "on_no_data": "wait", "metrics": [{"name": "error_rate", "max": 0.05}, {"name": "latency_p95_ms", "max": 2000}, {"name": "guardrail_block_rate", "max": 0.01}]}}` (`traffic_percent` alone: one step, then promotion). Every field is checked: a bad one is 422 `invalid_strategy` naming it. The shape stored is the Deployment’s `strategy`."""
 
 
 class GetDeploymentLogsParams(TypedDict, total=False):
@@ -1204,6 +1275,8 @@ class ListRunsParams(TypedDict, total=False):
     agent_id: str
     pipeline_run_id: str
     """Only the step runs of this pipeline run"""
+    deployment_id: str
+    """Only the runs this deployment served (a canary’s, say)"""
     status: List[Literal["queued", "running", "completed", "failed", "cancelled", "timed_out", "expired"]]
     """One or several statuses (repeat the parameter)"""
     created_after: str
@@ -1233,6 +1306,8 @@ class CreateRunParams(_CreateRunParamsRequired, total=False):
     """Run the active deployment of this environment (default production); with none there, the agent’s current configuration"""
     deployment_id: str
     """Run this deployment of the agent (active, superseded or rolled back)"""
+    routing_key: str
+    """While a canary deployment serves part of the environment, runs with the same key are served by the same version (default: the Idempotency-Key; with neither, a random draw)"""
     background: bool
     """Answer 202 at once; poll GET /v2/runs/{id} or follow its events"""
     stream: bool
@@ -1302,8 +1377,15 @@ __all__ = [
     "DeletePipelineResponse",
     "DeletePipelineScheduleResponse",
     "Deployment",
+    "DeploymentCanary",
+    "DeploymentCanaryLastAnalysis",
+    "DeploymentCanaryLastAnalysisMetric",
     "DeploymentConfig",
     "DeploymentLogLine",
+    "DeploymentStrategy",
+    "DeploymentStrategy2",
+    "DeploymentStrategy2Analysis",
+    "DeploymentStrategy2AnalysisMetric",
     "Error",
     "ErrorError",
     "GetDeploymentLogsParams",

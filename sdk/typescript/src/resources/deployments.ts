@@ -35,6 +35,16 @@ export class Deployments extends APIResource {
     return this.client.request({ method: 'POST', path: path`/deployments/${id}/rollback` }, options);
   }
 
+  /** Promote a running canary now, whatever its step; answers the now-active deployment. */
+  promote(id: string, options?: RequestOptions): Promise<WithRequestID<Deployment>> {
+    return this.client.request({ method: 'POST', path: path`/deployments/${id}/promote` }, options);
+  }
+
+  /** Abort a running canary: it stops serving runs at once (`rolled_back`). */
+  abort(id: string, options?: RequestOptions): Promise<WithRequestID<Deployment>> {
+    return this.client.request({ method: 'POST', path: path`/deployments/${id}/abort` }, options);
+  }
+
   /** The deployment's stored log lines as JSON (`after`: lines with a larger sequence number). */
   logs(
     id: string,

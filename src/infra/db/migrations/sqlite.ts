@@ -338,4 +338,25 @@ ALTER TABLE agents ADD COLUMN code TEXT;
 ALTER TABLE agents ADD COLUMN code_limits TEXT;
 `,
   },
+  {
+    id: 20,
+    name: 'canary_deployments',
+    // A deployment may roll out as a canary (src/deployments/canary.ts): its strategy, the share of
+    // runs it serves now, its step and when the step began, when the next analysis is due, the failed
+    // analyses so far and the last one's figures. All of it is here so an analysis resumes after a
+    // crash. At most one canary per agent and environment; the analysis reads a candidate's runs by
+    // deployment and completion time.
+    sql: `
+ALTER TABLE deployments ADD COLUMN strategy TEXT;
+ALTER TABLE deployments ADD COLUMN canary_percent INTEGER;
+ALTER TABLE deployments ADD COLUMN canary_step INTEGER;
+ALTER TABLE deployments ADD COLUMN canary_step_started_at INTEGER;
+ALTER TABLE deployments ADD COLUMN canary_next_at INTEGER;
+ALTER TABLE deployments ADD COLUMN canary_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployments ADD COLUMN canary_analysis TEXT;
+CREATE UNIQUE INDEX deployments_one_canary ON deployments (agent_id, environment) WHERE status = 'canary';
+CREATE INDEX deployments_canary_due ON deployments (canary_next_at) WHERE status = 'canary';
+CREATE INDEX runs_deployment_completed ON runs (deployment_id, completed_at) WHERE deployment_id IS NOT NULL;
+`,
+  },
 ];

@@ -42,6 +42,16 @@ class Deployments(APIResource):
         return self._client._request("POST", path("/deployments/{}/rollback", deployment_id),
                                      headers=idempotency(idempotency_key))
 
+    def promote(self, deployment_id: str, *, idempotency_key: Optional[str] = None) -> "Deployment":
+        """Promotes a running canary now, whatever its step: answers the now-active deployment."""
+        return self._client._request("POST", path("/deployments/{}/promote", deployment_id),
+                                     headers=idempotency(idempotency_key))
+
+    def abort(self, deployment_id: str, *, idempotency_key: Optional[str] = None) -> "Deployment":
+        """Aborts a running canary: it stops serving runs at once (`rolled_back`)."""
+        return self._client._request("POST", path("/deployments/{}/abort", deployment_id),
+                                     headers=idempotency(idempotency_key))
+
     def logs(self, deployment_id: str, *, limit: Optional[int] = None,
              starting_after: Optional[int] = None) -> "Page[DeploymentLogLine]":
         """The log as JSON pages (the cursor is each line's `sequence_number`)."""
