@@ -354,4 +354,30 @@ forEachDb('web login: email and password to the session cookie', (target) => {
       assert.ok(mine.includes(want), `${want} in ${mine.join(', ')}`);
     assert.ok(logs.filter((l) => l.actor.id === user.id).every((l) => l.actor.type === 'user'));
   });
+
+  test('the retention sweep deletes dead sessions and spent throttle counters, and keeps live ones', async () => {
+    const user = await newUser(t, orgId, 'viewer');
+    const dead = await session(t, user);
+    clock.advance(20 * 60_000);
+    const live = await session(t, user);
+    await login(t, { email: email('gone'), password: 'wrong wrong wrong' }, address());
+    clock.advance(15 * 60_000);
+    const count = async (table: 'user_sessions' | 'login_throttle') =>
+      Number(
+        (
+          await t.resources.db.kysely
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const sessionsBefore = await count('user_sessions');
+    await t.resources.retention.sweep();
+    assert.ok((await count('user_sessions')) < sessionsBefore);
+    assert.equal((await asUser(t, live, 'GET', '/v2/auth/me')).statusCode, 200);
+    assert.equal((await asUser(t, dead, 'GET', '/v2/auth/me')).statusCode, 401);
+    clock.advance(49 * 60 * 60_000);
+    await t.resources.retention.sweep();
+    assert.equal(await count('login_throttle'), 0);
+  });
 });
