@@ -337,8 +337,10 @@ export function createUserService(deps: UserServiceDeps) {
       return { ...toUser(user), scopes, organization, session: sessionView(session) };
     },
 
+    /** An API key or key-minted session has no web sessions: its list is empty, its ids unknown. */
     async listSessions(principal: Principal, page: PageParams) {
-      const me = userOnly(principal);
+      if (!principal.user) return { has_more: false, data: [] };
+      const me = principal.user;
       const { rows, has_more } = await store.sessionsOf(me.id, page);
       return {
         has_more,
@@ -355,7 +357,8 @@ export function createUserService(deps: UserServiceDeps) {
     },
 
     async revokeSession(principal: Principal, id: string) {
-      const me = userOnly(principal);
+      if (!principal.user) throw notFound('session', id, 'id');
+      const me = principal.user;
       const removed = await audited(
         audit,
         (trx) => store.deleteSession(me.id, id, trx),

@@ -104,6 +104,13 @@ export function createUserStore(db: Kysely<Database>) {
       trx.insertInto('invitations').values(row).execute(),
     invitationByHash: (hash: string, trx: Kysely<Database> = db) =>
       trx.selectFrom('invitations').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    invitation: (orgId: string, id: string) =>
+      db
+        .selectFrom('invitations')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirst(),
     listInvitations: (orgId: string, page: PageParams) =>
       paginate(db.selectFrom('invitations').selectAll().where('org_id', '=', orgId), page),
     deleteInvitation: async (orgId: string, id: string, trx: Kysely<Database> = db) =>
