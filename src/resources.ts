@@ -472,7 +472,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const schedules = createScheduleService({
     store: createScheduleStore(db),
     pipelines,
-    principalForKey: (keyId) => auth.principalForKey(keyId),
+    // a schedule made from a web session acts for its user (src/users), one made with a key for the key
+    principalForKey: (keyId) =>
+      keyId.startsWith('usr_') ? users.principalForUser(keyId) : auth.principalForKey(keyId),
     queue,
     ids,
     clock,

@@ -319,6 +319,25 @@ export function createUserService(deps: UserServiceDeps) {
       };
     },
 
+    /**
+     * The principal of a user by id, for work done later on their behalf (a schedule created from
+     * a web session fires with the user's current role); null once the user is removed.
+     */
+    async principalForUser(userId: string): Promise<Principal | null> {
+      const row = await store.userWithOrg(userId);
+      if (!row || !isRole(row.role)) return null;
+      return {
+        kind: 'user',
+        orgId: row.org_id,
+        keyId: row.id,
+        tokenId: null,
+        cookie: false,
+        scopes: scopesOf(row.role),
+        limits: limitsFor(row.plan, { rpm: row.rate_limit_rpm, burst: row.rate_limit_burst }),
+        isDemo: false,
+      };
+    },
+
     /** GET /auth/me: who the dashboard is talking to, and what it may show them. */
     async me(principal: Principal) {
       const org = await deps.organizations.get(principal.orgId);

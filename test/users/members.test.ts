@@ -66,6 +66,17 @@ forEachDb('members and invitations', (target) => {
     assert.equal((await asUser(t, ownerSession, 'DELETE', `/v2/members/${dev.id}`)).statusCode, 404);
   });
 
+  test('work done later for a user (a schedule made from a web session) acts with their current role', async () => {
+    const dev = await newUser(t, orgId, 'developer');
+    const p = await t.resources.services.users.principalForUser(dev.id);
+    assert.equal(p?.orgId, orgId);
+    assert.ok(p?.scopes.has('runs:write') && !p.scopes.has('keys:admin'));
+    await asUser(t, ownerSession, 'PATCH', `/v2/members/${dev.id}`, { role: 'viewer' });
+    assert.ok(!(await t.resources.services.users.principalForUser(dev.id))?.scopes.has('runs:write'));
+    await asUser(t, ownerSession, 'DELETE', `/v2/members/${dev.id}`);
+    assert.equal(await t.resources.services.users.principalForUser(dev.id), null);
+  });
+
   test('the last owner cannot be demoted or removed (409); with a second owner they can', async () => {
     const { orgId: solo } = await t.newOrg('free');
     const only = await newUser(t, solo, 'owner');
