@@ -176,6 +176,30 @@ forEachDb('members and invitations', (target) => {
     assert.equal(dup.statusCode, 409);
   });
 
+  test('one invitation accepted twice at once: exactly one user, one session', async () => {
+    const mail = email('race');
+    const inv = (
+      await asUser(t, ownerSession, 'POST', '/v2/invitations', { email: mail, role: 'viewer' })
+    ).json();
+    const results = await Promise.all(
+      [1, 2, 3].map(() =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v2/auth/accept-invitation',
+          payload: { token: inv.token, password: PASSWORD },
+        }),
+      ),
+    );
+    const codes = results.map((r) => r.statusCode).sort();
+    assert.equal(codes.filter((c) => c === 200).length, 1, JSON.stringify(codes));
+    assert.ok(
+      codes.every((c) => c === 200 || c === 404 || c === 409),
+      JSON.stringify(codes),
+    );
+    const users = (await t.resources.services.users.list(orgId)).filter((u) => u.email === mail);
+    assert.equal(users.length, 1);
+  });
+
   test('a revoked invitation cannot be accepted; bad emails are 422', async () => {
     const inv = (
       await asUser(t, ownerSession, 'POST', '/v2/invitations', { email: email(), role: 'viewer' })
