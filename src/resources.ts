@@ -47,8 +47,10 @@ import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createLeaseSweeper } from './infra/queue/lease-sweeper.ts';
 import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createRetentionSweep } from './infra/queue/retention.ts';
 import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
+import { createMemberService } from './members/service.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
 import { createMetricsWriter } from './metrics/writer.ts';
@@ -68,6 +70,9 @@ import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
 import { createScheduleStore } from './schedules/store.ts';
+import { createUserService } from './users/service.ts';
+import { createUserStore } from './users/store.ts';
+import { createLoginThrottle } from './users/throttle.ts';
 import {
   COMPLETION_WEBHOOK_JOB,
   createCompletionWebhooks,
@@ -216,6 +221,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     organizations: createOrganizationStore(db.kysely),
     apiKeys: createApiKeyStore(db.kysely),
     sessionTokens: createSessionTokenStore(db.kysely),
+    users: createUserStore(db.kysely),
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
@@ -365,6 +371,19 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       workerStarted ? sandbox.check(code, checkLimits) : compileCheck(code, checkLimits),
     sandbox: config.sandbox,
   });
+  const organizations = createOrganizationService({ store: stores.organizations, ids, clock });
+  /** people and their web logins (src/users/), members and invitations (src/members/) */
+  const users = createUserService({
+    store: stores.users,
+    throttle: createLoginThrottle(db.kysely),
+    organizations,
+    ids,
+    clock,
+    audit,
+    idleTimeoutMs: config.sessionIdleTimeoutS * 1000,
+    maxAgeMs: config.sessionMaxAgeS * 1000,
+  });
+  const members = createMemberService({ db, store: stores.users, users, ids, clock, audit });
   const auth = createAuthService({
     keys: stores.apiKeys,
     tokens: stores.sessionTokens,
@@ -372,13 +391,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     audit,
     demo: config.demo,
+    resolveUserSession: (secret, now, clear) => users.resolveSession(secret, now, clear),
   });
   // A revoked or rotated key is refused on every node within the bus's latency, not the cache's 5 s.
   bus.subscribe(KEY_INVALIDATION_TOPIC, (m) => auth.invalidate((m as { key_id: string }).key_id));
   // A cancel through any node reaches the process executing the run (runs/service.ts publishes it).
   bus.subscribe(RUN_CANCEL_TOPIC, (m) => void executor.cancel((m as { run_id: string }).run_id));
   const services = {
-    organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
+    organizations,
+    users,
+    members,
     apiKeys: createApiKeyService({
       store: stores.apiKeys,
       ids,
@@ -468,7 +490,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const schedules = createScheduleService({
     store: createScheduleStore(db),
     pipelines,
-    principalForKey: (keyId) => auth.principalForKey(keyId),
+    // a schedule made from a web session acts for its user (src/users), one made with a key for the key
+    principalForKey: (keyId) =>
+      keyId.startsWith('usr_') ? users.principalForUser(keyId) : auth.principalForKey(keyId),
     queue,
     ids,
     clock,
@@ -530,6 +554,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queues: [queue, webhookQueue],
     onError: (err) => void reportWorkerFailure(err, 'queue.lease_sweep'),
   });
+  /** expired web sessions, invitations and login counters, deleted every 10 min (once per cluster) */
+  const retention = createRetentionSweep({
+    ticks,
+    clock,
+    tasks: [(now) => users.prune(now)],
+    onError: (err) => void reportWorkerFailure(err, 'retention.sweep'),
+  });
   /** what /readyz checks besides the database (cluster mode adds Redis) */
   const readiness: { name: string; check: () => Promise<void> }[] = [];
   if (redis)
@@ -578,6 +609,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     nodes,
     ticks,
     leaseSweeper,
+    retention,
     readiness,
     completionWebhooks,
     executor,
@@ -616,6 +648,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
       });
       alertEvaluator.start();
       canaryAnalyzer.start();
+      retention.start();
       await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch((err) => void reportWorkerFailure(err, 'pipeline.recover'));
@@ -624,6 +657,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     async stop() {
       await alertEvaluator.stop();
       await canaryAnalyzer.stop();
+      retention.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
       if (workerStarted) await leaseSweeper.stop();
