@@ -11,9 +11,15 @@ import { ErrorBox, Loading } from './lib/ui';
 import { Login } from './pages/Login';
 
 const Overview = lazy(() => import('./pages/Overview'));
+const Agents = lazy(() => import('./pages/Agents'));
+const AgentPage = lazy(() => import('./pages/AgentPage'));
 
 type Page = (props: { params: Record<string, string> }) => ReactNode;
-const ROUTES: [string, Page][] = [['/', () => <Overview />]];
+const ROUTES: [string, Page][] = [
+  ['/', () => <Overview />],
+  ['/agents', () => <Agents />],
+  ['/agents/:id', ({ params }) => <AgentPage id={params.id} />],
+];
 
 /** Only a path of this site: `next=//evil.example` or `next=https://…` is ignored. */
 export function safeNext(next: string | null): string {

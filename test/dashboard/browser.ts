@@ -100,7 +100,7 @@ export async function signInWithKey(page: Page, origin: string, key: string, at 
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
-export async function screenshot(page: Page, name: string) {
+export async function screenshot(page: Page, name: string, fullPage = false) {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: false });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}.png`), fullPage });
 }

@@ -41,4 +41,77 @@ describe('the dashboard in Chromium', { skip }, () => {
     assert.ok(!storage.includes(key), 'the key is in web storage');
     assert.deepEqual(incidents, []);
   });
+
+  test('create an agent, run it from the try-it panel and watch the output stream in', async () => {
+    const { page, incidents } = await d.newPage();
+    await signInWithKey(page, d.origin, key, '/agents');
+    await page.getByRole('heading', { name: 'Agents' }).waitFor();
+    await page.getByRole('button', { name: 'New agent' }).click();
+    const form = page.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Name').fill('Support triage');
+    await form.getByLabel('Model').fill('mock/triage');
+    await form.getByLabel('Instructions').fill('Classify the ticket.');
+    const reply = 'Category: billing. Priority: high. Route to the payments team within the hour.';
+    await form
+      .getByLabel('Parameters (JSON)')
+      .fill(JSON.stringify({ mock_reply: reply, mock_chunk_size: 4 }));
+    await form.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'Support triage' }).waitFor();
+    assert.match(new URL(page.url()).pathname, /^\/agents\/ag_/);
+    await page.getByLabel('Input').fill('My card was charged twice');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const output = page.getByTestId('try-output');
+    await output.getByText(reply).waitFor();
+    await page.locator('.status-completed').first().waitFor();
+    assert.match(await page.getByText(/\d+ tokens \(\d+ in, \d+ out\)/).innerText(), /ms$/);
+    await screenshot(page, 'agent');
+    // the run exists server-side, with the output the panel showed
+    const runs = await d.t.app.inject({
+      url: '/v2/runs?limit=1',
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(runs.json().data[0].output.result, reply);
+    assert.deepEqual(incidents, []);
+  });
+
+  test('deploy two versions and roll back while the deployment log streams', async () => {
+    const agentId = await d.t.newAgent(key, 'deployed');
+    const { page, incidents } = await d.newPage();
+    await signInWithKey(page, d.origin, key, `/agents/${agentId}`);
+    await page.getByText('Not deployed yet').waitFor();
+    const deployButton = page.getByRole('button', { name: 'Deploy current configuration' });
+    await deployButton.click();
+    const log = page.getByRole('log', { name: 'Deployment log' });
+    await log.getByText('Version 1 is active in production').waitFor();
+    const row = (version: string) => page.getByRole('row').filter({ hasText: version });
+    await row('v1').locator('.status-active').waitFor();
+    // a second version: change the agent, deploy again
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page
+      .getByRole('form', { name: 'Edit agent' })
+      .getByLabel('Instructions')
+      .fill('Answer in one line.');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('version 2, updated').waitFor();
+    await page.getByLabel('Description').last().fill('one-line answers');
+    await deployButton.click();
+    await log.getByText('Version 2 is active in production').waitFor();
+    await row('v2').locator('.status-active').waitFor();
+    await row('v1').locator('.status-superseded').waitFor();
+    await screenshot(page, 'deployments', true);
+    // roll back v2 while its log is open: v1 serves again
+    await row('v2').getByRole('button', { name: 'Roll back' }).click();
+    await page.getByRole('button', { name: 'Yes, roll back' }).click();
+    await row('v2').locator('.status-rolled_back').waitFor();
+    await row('v1').locator('.status-active').waitFor();
+    const list = await d.t.app.inject({
+      url: `/v2/deployments?agent_id=${agentId}`,
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const byVersion = Object.fromEntries(
+      list.json().data.map((x: { version: number; status: string }) => [x.version, x.status]),
+    );
+    assert.deepEqual(byVersion, { 1: 'active', 2: 'rolled_back' });
+    assert.deepEqual(incidents, []);
+  });
 });
