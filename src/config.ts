@@ -59,6 +59,10 @@ export interface Config {
   otel: OtelConfig | null;
   /** code agents' sandbox (src/engine/sandbox/): the worker pool and the organization-wide maxima */
   sandbox: SandboxConfig;
+  /** AIRMY_SESSION_IDLE_TIMEOUT_S (default 1800): a web login with no request for this long ends */
+  sessionIdleTimeoutS: number;
+  /** AIRMY_SESSION_MAX_AGE_S (default 43200): a web login ends this long after it began, active or not */
+  sessionMaxAgeS: number;
 }
 
 /** The sandbox pool and the ceilings every agent's `code_limits` must stay within. */
@@ -287,6 +291,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
     allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,
     otel: otel(env),
+    sessionIdleTimeoutS: int(env, 'AIRMY_SESSION_IDLE_TIMEOUT_S', 1800, 60, 30 * 86_400),
+    sessionMaxAgeS: int(env, 'AIRMY_SESSION_MAX_AGE_S', 43_200, 60, 400 * 86_400),
     sandbox: Object.freeze({
       workers: int(env, 'AIRMY_SANDBOX_WORKERS', 2, 1, 256),
       guestsPerWorker: int(env, 'AIRMY_SANDBOX_GUESTS_PER_WORKER', 16, 1, 1024),

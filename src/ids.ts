@@ -23,6 +23,8 @@ export const IdPrefixes = {
   alertEvent: 'alrev',
   webhookDelivery: 'whdel',
   user: 'usr',
+  userSession: 'sess',
+  invitation: 'inv',
   request: 'req',
   auditLog: 'log',
   job: 'job',

@@ -46,6 +46,7 @@ import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
 import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
+import { createMemberService } from './members/service.ts';
 import { createMetricsService } from './metrics/service.ts';
 import { createMetricStore } from './metrics/store.ts';
 import { createMetricsWriter } from './metrics/writer.ts';
@@ -65,6 +66,9 @@ import { createRunService } from './runs/service.ts';
 import { createRunStore } from './runs/store.ts';
 import { createScheduleService, SCHEDULE_JOB } from './schedules/service.ts';
 import { createScheduleStore } from './schedules/store.ts';
+import { createUserService } from './users/service.ts';
+import { createUserStore } from './users/store.ts';
+import { createLoginThrottle } from './users/throttle.ts';
 import {
   COMPLETION_WEBHOOK_JOB,
   createCompletionWebhooks,
@@ -206,6 +210,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     organizations: createOrganizationStore(db.kysely),
     apiKeys: createApiKeyStore(db.kysely),
     sessionTokens: createSessionTokenStore(db.kysely),
+    users: createUserStore(db.kysely),
     idempotency: createIdempotencyStore(db.kysely, box),
   };
   const models = createModelRegistry(config.providers, { tokens: overrides.tokens });
@@ -354,6 +359,19 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     compileCode: (code) => sandbox.check(code, checkLimits),
     sandbox: config.sandbox,
   });
+  const organizations = createOrganizationService({ store: stores.organizations, ids, clock });
+  /** people and their web logins (src/users/), members and invitations (src/members/) */
+  const users = createUserService({
+    store: stores.users,
+    throttle: createLoginThrottle(db.kysely),
+    organizations,
+    ids,
+    clock,
+    audit,
+    idleTimeoutMs: config.sessionIdleTimeoutS * 1000,
+    maxAgeMs: config.sessionMaxAgeS * 1000,
+  });
+  const members = createMemberService({ db, store: stores.users, users, ids, clock, audit });
   const auth = createAuthService({
     keys: stores.apiKeys,
     tokens: stores.sessionTokens,
@@ -361,13 +379,16 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     clock,
     audit,
     demo: config.demo,
+    resolveUserSession: (secret, now, clear) => users.resolveSession(secret, now, clear),
   });
   // A revoked or rotated key is refused on every node within the bus's latency, not the cache's 5 s.
   bus.subscribe(KEY_INVALIDATION_TOPIC, (m) => auth.invalidate((m as { key_id: string }).key_id));
   // A cancel through any node reaches the process executing the run (runs/service.ts publishes it).
   bus.subscribe(RUN_CANCEL_TOPIC, (m) => void executor.cancel((m as { run_id: string }).run_id));
   const services = {
-    organizations: createOrganizationService({ store: stores.organizations, ids, clock }),
+    organizations,
+    users,
+    members,
     apiKeys: createApiKeyService({
       store: stores.apiKeys,
       ids,

@@ -77,7 +77,7 @@ export const apiKeyRoutes =
     app.post<{ Body: Static<typeof CreateApiKey> }>(
       '/api-keys',
       {
-        config: { ...common.config, shownOnce: created },
+        config: { ...common.config, sudo: true, shownOnce: created },
         schema: {
           operationId: 'createApiKey',
           tags: common.tags,
@@ -107,7 +107,7 @@ export const apiKeyRoutes =
     app.post<{ Params: Static<typeof IdParams> }>(
       '/api-keys/:id/rotate',
       {
-        config: { ...common.config, shownOnce: rotated },
+        config: { ...common.config, sudo: true, shownOnce: rotated },
         schema: {
           operationId: 'rotateApiKey',
           tags: common.tags,
@@ -122,7 +122,7 @@ export const apiKeyRoutes =
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/api-keys/:id',
       {
-        config: common.config,
+        config: { ...common.config, sudo: true },
         schema: {
           operationId: 'revokeApiKey',
           tags: common.tags,

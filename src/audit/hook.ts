@@ -49,6 +49,7 @@ export function installAudit(app: FastifyInstance, audit: AuditService, options:
 
   function actorOf(request: FastifyRequest): Actor {
     const p = request.principal;
+    if (p?.user) return { type: 'user', id: p.user.id };
     if (p)
       return p.kind === 'session_token'
         ? { type: 'session_token', id: p.tokenId }

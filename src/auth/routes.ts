@@ -113,7 +113,7 @@ export const authRoutes =
         schema: {
           operationId: 'deleteBrowserSession',
           tags: ['Authentication'],
-          summary: 'Log out: end the browser session and clear its cookie',
+          summary: 'Log out: end the browser session (key-minted or a user login) and clear its cookie',
           security: [{ cookieAuth: [] }],
           response: withErrors({
             204: {
@@ -129,7 +129,9 @@ export const authRoutes =
         },
       },
       async (request, reply) => {
-        await services.auth.endBrowserSession(principalOf(request));
+        const principal = principalOf(request);
+        if (principal.kind === 'user') await services.users.logout(principal);
+        else await services.auth.endBrowserSession(principal);
         reply.header('set-cookie', clearedSessionCookie());
         return reply.code(204).send();
       },

@@ -22,6 +22,8 @@ export const Scopes = [
   'connectors:write',
   'connectors:private',
   'keys:admin',
+  'members:read',
+  'members:write',
 ] as const;
 export type Scope = (typeof Scopes)[number];
 

@@ -11,6 +11,8 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const API_KEY_PREFIX = 'sk-airmy-';
 export const SESSION_TOKEN_PREFIX = 'st-airmy-';
 export const BROWSER_SESSION_PREFIX = 'bs-airmy-';
+/** a user's web session (POST /v2/auth/login): also only in the cookie */
+export const USER_SESSION_PREFIX = 'us-airmy-';
 export const DEMO_API_KEY = 'sk-airmy-demo-2026';
 
 function randomBase62(length: number): string {

@@ -33,6 +33,7 @@ import {
   hashSecret,
   isWellFormed,
   SESSION_TOKEN_PREFIX,
+  USER_SESSION_PREFIX,
 } from './secrets.ts';
 import type { SessionKind, SessionTokenStore } from './store.ts';
 
@@ -48,6 +49,12 @@ export interface AuthServiceDeps {
   audit?: AuditRecorder;
   /** config.demo: whether the public demo key (and sessions made from it) may authenticate */
   demo: boolean;
+  /** a user's web session cookie (`us-airmy-…`, src/users/service.ts); absent: such cookies are invalid */
+  resolveUserSession?: (
+    secret: string,
+    now: number,
+    clearCookie: Record<string, string>,
+  ) => Promise<Principal>;
 }
 
 /** A 401 for a credential we recognized: the audit log files it under the credential's organization. */
@@ -97,7 +104,15 @@ const KEY_CACHE_MAX = 10_000;
 
 type KeyRow = NonNullable<Awaited<ReturnType<ApiKeyStore['findBySecretHash']>>>;
 
-export function createAuthService({ keys, tokens, ids, clock, audit, demo }: AuthServiceDeps) {
+export function createAuthService({
+  keys,
+  tokens,
+  ids,
+  clock,
+  audit,
+  demo,
+  resolveUserSession,
+}: AuthServiceDeps) {
   const cache = new Map<string, { row: KeyRow; until: number }>();
   // Built once per key row and shared by its requests: a Principal is never mutated.
   const principals = new WeakMap<KeyRow, Principal>();
@@ -282,6 +297,8 @@ export function createAuthService({ keys, tokens, ids, clock, audit, demo }: Aut
     async authenticateCookie(cookieHeader: string): Promise<Principal> {
       const secret = readSessionCookie(cookieHeader);
       if (secret === undefined) throw missingKey();
+      if (secret.startsWith(USER_SESSION_PREFIX) && resolveUserSession)
+        return resolveUserSession(secret, clock.now(), SESSION_KINDS.browser.headers);
       return resolveSession(secret, 'browser', clock.now());
     },
 

@@ -54,7 +54,19 @@ export function installGateway(app: FastifyInstance, { auth, limiter, clock, onR
       throw forbidden('insufficient_permissions', 'Session tokens cannot call this endpoint; use an API key');
     }
     if (config.scope !== undefined && !principal.scopes.has(config.scope)) {
-      throw forbidden('insufficient_permissions', `This key lacks the '${config.scope}' scope`);
+      throw forbidden(
+        'insufficient_permissions',
+        principal.user
+          ? `Your role (${principal.user.role}) lacks the '${config.scope}' scope`
+          : `This key lacks the '${config.scope}' scope`,
+      );
+    }
+    // Sudo mode (GitHub's): a web session manages keys only within 10 min of entering the password.
+    if (config.sudo && principal.user && !((principal.user.reauthenticatedUntil ?? 0) > clock.now())) {
+      throw forbidden(
+        'reauthentication_required',
+        'Enter your password again to manage API keys: POST /v2/auth/reauthenticate',
+      );
     }
   }
 

@@ -9,6 +9,8 @@ declare module 'fastify' {
     scope?: Scope;
     /** false: session tokens may not call this route (minting tokens, managing keys) */
     tokens?: boolean;
+    /** a user's web session needs sudo mode (password entered within 10 min) here: key management */
+    sudo?: boolean;
     /** the answer carries a secret shown once: never replayed by idempotency (see ShownOnce) */
     shownOnce?: ShownOnce;
   }

@@ -10,6 +10,7 @@ import { connectorRoutes } from '../connectors/routes.ts';
 import { deploymentRoutes } from '../deployments/routes.ts';
 import { ApiError, ErrorTypes } from '../errors.ts';
 import { guardrailRoutes } from '../guardrails/routes.ts';
+import { memberRoutes } from '../members/routes.ts';
 import { metricRoutes } from '../metrics/routes.ts';
 import { prometheusRoutes } from '../observability/routes.ts';
 import { organizationRoutes } from '../organizations/routes.ts';
@@ -17,6 +18,7 @@ import { pipelineRoutes } from '../pipelines/routes.ts';
 import type { Resources } from '../resources.ts';
 import { runRoutes } from '../runs/routes.ts';
 import { scheduleRoutes } from '../schedules/routes.ts';
+import { userRoutes } from '../users/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { readiness } from './health.ts';
 import { type ApiVersion, type RouteModule, registerVersion } from './lifecycle/versions.ts';
@@ -26,6 +28,8 @@ export const V2Modules: readonly RouteModule[] = [
   organizationRoutes,
   apiKeyRoutes,
   authRoutes,
+  userRoutes,
+  memberRoutes,
   agentRoutes,
   runRoutes,
   pipelineRoutes,

@@ -157,6 +157,94 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/auth/accept-invitation': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Accept an invitation: creates your user and logs you in (sets the session cookie) */
+    post: operations['acceptInvitation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Log in with email and password: sets the session cookie
+     * @description Sets `__Host-airmy_session`. A wrong password and an unknown email both answer 401 `invalid_credentials`; repeated failures answer 429 `login_throttled` with Retry-After (docs/users.md).
+     */
+    post: operations['login'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Who is calling: the user (web login) or the API key / key session, with scopes */
+    get: operations['getMe'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Change your password; your other sessions end */
+    post: operations['changePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/reauthenticate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Enter your password again: key management is allowed for 10 minutes (sudo mode) */
+    post: operations['reauthenticate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v2/auth/session': {
     parameters: {
       query?: never;
@@ -171,8 +259,42 @@ export interface paths {
      * @description Sets `__Host-airmy_session` (Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600). Needs an API key as Bearer: session tokens and browser sessions cannot create sessions. A replay of a successful login (same Idempotency-Key and body) answers 409 `secret_already_shown`: the cookie is set once.
      */
     post: operations['createBrowserSession'];
-    /** Log out: end the browser session and clear its cookie */
+    /** Log out: end the browser session (key-minted or a user login) and clear its cookie */
     delete: operations['deleteBrowserSession'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The calling user's web sessions (the one making this request has current: true) */
+    get: operations['listUserSessions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/auth/sessions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End one of your web sessions at once (log another device out) */
+    delete: operations['revokeUserSession'];
     options?: never;
     head?: never;
     patch?: never;
@@ -388,6 +510,44 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v2/invitations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Pending invitations */
+    get: operations['listInvitations'];
+    put?: never;
+    /**
+     * Invite someone by email with a role (the token is returned once, valid 7 days)
+     * @description Admins cannot invite owners.
+     */
+    post: operations['createInvitation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/invitations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke a pending invitation */
+    delete: operations['revokeInvitation'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v2/logs': {
     parameters: {
       query?: never;
@@ -420,6 +580,48 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  '/v2/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's users and their roles */
+    get: operations['listMembers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v2/members/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A member */
+    get: operations['getMember'];
+    put?: never;
+    post?: never;
+    /**
+     * Remove a member; their sessions end at once
+     * @description Only an owner removes an owner; the last owner cannot be removed (409 `last_owner`).
+     */
+    delete: operations['removeMember'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a member's role; their sessions end at once
+     * @description Only an owner makes or demotes an owner; the last owner cannot be demoted (409 `last_owner`).
+     */
+    patch: operations['updateMember'];
     trace?: never;
   };
   '/v2/metrics': {
@@ -1008,6 +1210,71 @@ export interface components {
         [key: string]: unknown;
       }[];
     };
+    Invitation: {
+      /** Format: date-time */
+      created_at: string;
+      email: string;
+      /** Format: date-time */
+      expires_at: string;
+      id: string;
+      /** @enum {string} */
+      object: 'invitation';
+      /** @description owner, admin, developer or viewer (docs/users.md lists their scopes) */
+      role: 'owner' | 'admin' | 'developer' | 'viewer';
+    };
+    InvitationWithToken: {
+      /** Format: date-time */
+      created_at: string;
+      email: string;
+      /** Format: date-time */
+      expires_at: string;
+      id: string;
+      /** @enum {string} */
+      object: 'invitation';
+      /** @description owner, admin, developer or viewer (docs/users.md lists their scopes) */
+      role: 'owner' | 'admin' | 'developer' | 'viewer';
+      /** @description Shown once: send it to the invitee (POST /v2/auth/accept-invitation) */
+      token: string;
+    };
+    /** @description A user logged in with a password (`object: "user"`), or an API key / key-minted session (`object: "principal"`) */
+    Me:
+      | {
+          /** Format: date-time */
+          created_at: string;
+          email: string;
+          id: string;
+          name: string;
+          /** @enum {string} */
+          object: 'user';
+          organization: {
+            id: string;
+            name: string;
+            plan: string;
+          };
+          organization_id: string;
+          /** @description owner, admin, developer or viewer (docs/users.md lists their scopes) */
+          role: 'owner' | 'admin' | 'developer' | 'viewer';
+          scopes: string[];
+          session: {
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            /** Format: date-time */
+            idle_expires_at: string;
+            reauthenticated_until: string | null;
+          };
+        }
+      | {
+          kind: 'api_key' | 'session';
+          /** @enum {string} */
+          object: 'principal';
+          organization: {
+            id: string;
+            name: string;
+            plan: string;
+          };
+          scopes: string[];
+        };
     Metric: {
       /** Format: date-time */
       from: string;
@@ -1156,6 +1423,12 @@ export interface components {
       timezone: string;
       updated_at: string | null;
     };
+    Reauthentication: {
+      /** @enum {string} */
+      object: 'reauthentication';
+      /** Format: date-time */
+      reauthenticated_until: string;
+    };
     Run: {
       agent_id: string;
       completed_at: string | null;
@@ -1227,6 +1500,49 @@ export interface components {
       scopes: string[];
       token: string;
     };
+    User: {
+      /** Format: date-time */
+      created_at: string;
+      email: string;
+      id: string;
+      name: string;
+      /** @enum {string} */
+      object: 'user';
+      organization_id: string;
+      /** @description owner, admin, developer or viewer (docs/users.md lists their scopes) */
+      role: 'owner' | 'admin' | 'developer' | 'viewer';
+    };
+    /** @description A web login. Its secret is never in the body: only in the `__Host-airmy_session` cookie (HttpOnly) */
+    UserSession: {
+      /** Format: date-time */
+      expires_at: string;
+      id: string;
+      /** Format: date-time */
+      idle_expires_at: string;
+      /** @enum {string} */
+      object: 'user_session';
+      reauthenticated_until: string | null;
+      scopes: string[];
+      user: components['schemas']['User'];
+    };
+    UserSessionListItem: {
+      /** Format: date-time */
+      created_at: string;
+      /** @description true for the session making this request */
+      current: boolean;
+      /** Format: date-time */
+      expires_at: string;
+      id: string;
+      /** Format: date-time */
+      idle_expires_at: string;
+      ip: string | null;
+      /** Format: date-time */
+      last_seen_at: string;
+      /** @enum {string} */
+      object: 'user_session';
+      reauthenticated_until: string | null;
+      user_agent: string | null;
+    };
     WebhookDelivery: {
       attempt: number;
       /** Format: date-time */
@@ -1268,13 +1584,20 @@ export type DeploymentLogLine = components['schemas']['DeploymentLogLine'];
 export type Error = components['schemas']['Error'];
 export type GuardrailPolicy = components['schemas']['GuardrailPolicy'];
 export type GuardrailTemplate = components['schemas']['GuardrailTemplate'];
+export type Invitation = components['schemas']['Invitation'];
+export type InvitationWithToken = components['schemas']['InvitationWithToken'];
+export type Me = components['schemas']['Me'];
 export type Metric = components['schemas']['Metric'];
 export type Organization = components['schemas']['Organization'];
 export type Pipeline = components['schemas']['Pipeline'];
 export type PipelineRun = components['schemas']['PipelineRun'];
 export type PipelineSchedule = components['schemas']['PipelineSchedule'];
+export type Reauthentication = components['schemas']['Reauthentication'];
 export type Run = components['schemas']['Run'];
 export type SessionToken = components['schemas']['SessionToken'];
+export type User = components['schemas']['User'];
+export type UserSession = components['schemas']['UserSession'];
+export type UserSessionListItem = components['schemas']['UserSessionListItem'];
 export type WebhookDelivery = components['schemas']['WebhookDelivery'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -2039,6 +2362,8 @@ export interface operations {
             | 'connectors:write'
             | 'connectors:private'
             | 'keys:admin'
+            | 'members:read'
+            | 'members:write'
           )[];
         };
       };
@@ -2193,6 +2518,224 @@ export interface operations {
       };
     };
   };
+  acceptInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          password: string;
+          token: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A web login. Its secret is never in the body: only in the `__Host-airmy_session` cookie (HttpOnly) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UserSession'];
+        };
+      };
+    };
+  };
+  login: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          email: string;
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A web login. Its secret is never in the body: only in the `__Host-airmy_session` cookie (HttpOnly) */
+      200: {
+        headers: {
+          /** @description __Host-airmy_session=<secret>; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=<AIRMY_SESSION_MAX_AGE_S> */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UserSession'];
+        };
+      };
+    };
+  };
+  getMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A user logged in with a password (`object: "user"`), or an API key / key-minted session (`object: "principal"`) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Me'];
+        };
+      };
+    };
+  };
+  changePassword: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          current_password: string;
+          new_password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  reauthenticate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Reauthentication'];
+        };
+      };
+    };
+  };
   createBrowserSession: {
     parameters: {
       query?: never;
@@ -2223,6 +2766,8 @@ export interface operations {
             | 'connectors:read'
             | 'connectors:write'
             | 'connectors:private'
+            | 'members:read'
+            | 'members:write'
           )[];
         };
       };
@@ -2297,6 +2842,91 @@ export interface operations {
       };
     };
   };
+  listUserSessions: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['UserSessionListItem'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
+        };
+      };
+    };
+  };
+  revokeUserSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
   createSessionToken: {
     parameters: {
       query?: never;
@@ -2327,6 +2957,8 @@ export interface operations {
             | 'connectors:read'
             | 'connectors:write'
             | 'connectors:private'
+            | 'members:read'
+            | 'members:write'
           )[];
         };
       };
@@ -3196,6 +3828,136 @@ export interface operations {
       };
     };
   };
+  listInvitations: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Invitation'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
+        };
+      };
+    };
+  };
+  createInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          email: string;
+          role: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationWithToken'];
+        };
+      };
+    };
+  };
+  revokeInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
   listAuditLogs: {
     parameters: {
       query?: {
@@ -3302,6 +4064,177 @@ export interface operations {
             object: 'audit_verification';
             valid: boolean;
           };
+        };
+      };
+    };
+  };
+  listMembers: {
+    parameters: {
+      query?: {
+        ending_before?: string;
+        limit?: number;
+        starting_after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['User'][];
+            has_more: boolean;
+            /** @enum {string} */
+            object: 'list';
+          };
+        };
+      };
+    };
+  };
+  getMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['User'];
+        };
+      };
+    };
+  };
+  removeMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  updateMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          role: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The error envelope every non-2xx answer carries */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The error envelope every non-2xx answer carries */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['User'];
         };
       };
     };

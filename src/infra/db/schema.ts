@@ -452,6 +452,11 @@ export interface Database {
   audit_logs: AuditLogRow;
   audit_heads: AuditHeadRow;
   error_reports: ErrorReportRow;
+  users: UserRow;
+  user_sessions: UserSessionRow;
+  invitations: InvitationRow;
+  login_throttle: LoginThrottleRow;
+  login_known_addresses: LoginKnownAddressRow;
 }
 
 export interface PipelineScheduleRow {
@@ -500,4 +505,61 @@ export interface CompletionWebhookDeliveryRow {
   /** 1 on the last attempt of a delivery that failed for good (deadline passed, or refused) */
   gave_up: number;
   created_at: number;
+}
+
+/** A person of an organization (migration 18); `email` is lowercased and unique server-wide. */
+export interface UserRow {
+  id: string;
+  org_id: string;
+  email: string;
+  name: string;
+  role: string;
+  /** `scrypt$N$r$p$salt$hash` (src/users/password.ts) */
+  password_hash: string;
+  created_at: number;
+  password_changed_at: number;
+}
+
+/** A web login (the `__Host-airmy_session` cookie holds its secret; only the SHA-256 is stored). */
+export interface UserSessionRow {
+  id: string;
+  hash: string;
+  user_id: string;
+  org_id: string;
+  created_at: number;
+  /** written at most once a minute; idle expiry is last_seen_at + AIRMY_SESSION_IDLE_TIMEOUT_S */
+  last_seen_at: number;
+  /** absolute: created_at + AIRMY_SESSION_MAX_AGE_S */
+  expires_at: number;
+  /** sudo mode: key management is allowed until then (password entered within 10 min) */
+  reauthenticated_until: number | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface InvitationRow {
+  id: string;
+  org_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** One login counter: `account:<email>` or `address:<ip>` (migration 19, src/users/throttle.ts). */
+export interface LoginThrottleRow {
+  subject: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number | null;
+  /** how many lockouts in a row (an address's next lockout is twice as long) */
+  lockouts: number;
+  updated_at: number;
+}
+
+export interface LoginKnownAddressRow {
+  user_id: string;
+  ip: string;
+  last_success_at: number;
 }

@@ -84,6 +84,76 @@ class BrowserSession(TypedDict):
     expires_at: str
 
 
+class User(TypedDict):
+    object: Literal["user"]
+    id: str
+    email: str
+    name: str
+    role: Literal["owner", "admin", "developer", "viewer"]
+    """owner, admin, developer or viewer (docs/users.md lists their scopes)"""
+    organization_id: str
+    created_at: str
+
+
+class UserSession(TypedDict):
+    """A web login. Its secret is never in the body: only in the `__Host-airmy_session` cookie (HttpOnly)"""
+
+    object: Literal["user_session"]
+    id: str
+    expires_at: str
+    idle_expires_at: str
+    reauthenticated_until: Optional[str]
+    user: User
+    scopes: List[str]
+
+
+class UserSessionListItem(TypedDict):
+    object: Literal["user_session"]
+    id: str
+    expires_at: str
+    idle_expires_at: str
+    reauthenticated_until: Optional[str]
+    current: bool
+    """true for the session making this request"""
+    user_agent: Optional[str]
+    ip: Optional[str]
+    created_at: str
+    last_seen_at: str
+
+
+class Me(TypedDict, total=False):
+    """A user logged in with a password (`object: "user"`), or an API key / key-minted session (`object: "principal"`)"""
+
+    pass
+
+
+class Reauthentication(TypedDict):
+    object: Literal["reauthentication"]
+    reauthenticated_until: str
+
+
+class Invitation(TypedDict):
+    object: Literal["invitation"]
+    id: str
+    email: str
+    role: Literal["owner", "admin", "developer", "viewer"]
+    """owner, admin, developer or viewer (docs/users.md lists their scopes)"""
+    created_at: str
+    expires_at: str
+
+
+class InvitationWithToken(TypedDict):
+    object: Literal["invitation"]
+    id: str
+    email: str
+    role: Literal["owner", "admin", "developer", "viewer"]
+    """owner, admin, developer or viewer (docs/users.md lists their scopes)"""
+    created_at: str
+    expires_at: str
+    token: str
+    """Shown once: send it to the invitee (POST /v2/auth/accept-invitation)"""
+
+
 class AgentCodeLimits(TypedDict, total=False):
     memory_mb: int
     cpu_ms: int
@@ -796,17 +866,46 @@ class ListApiKeysParams(TypedDict, total=False):
 
 class CreateApiKeyParams(TypedDict, total=False):
     name: str
-    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private", "keys:admin"]]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private", "keys:admin", "members:read", "members:write"]]
     """Default: every scope"""
 
 
+class _AcceptInvitationParamsRequired(TypedDict):
+    token: str
+    password: str
+
+
+class AcceptInvitationParams(_AcceptInvitationParamsRequired, total=False):
+    name: str
+
+
+class LoginParams(TypedDict):
+    email: str
+    password: str
+
+
+class ChangePasswordParams(TypedDict):
+    current_password: str
+    new_password: str
+
+
+class ReauthenticateParams(TypedDict):
+    password: str
+
+
 class CreateBrowserSessionParams(TypedDict, total=False):
-    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private"]]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private", "members:read", "members:write"]]
     """A subset of the key's scopes (default: all of them but keys:admin)"""
 
 
+class ListUserSessionsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
 class CreateSessionTokenParams(TypedDict, total=False):
-    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private"]]
+    scopes: List[Literal["organization:read", "agents:read", "agents:write", "runs:read", "runs:write", "deployments:read", "deployments:write", "pipelines:read", "pipelines:write", "metrics:read", "audit:read", "alerts:read", "alerts:write", "guardrails:read", "guardrails:write", "connectors:read", "connectors:write", "connectors:private", "members:read", "members:write"]]
     """A subset of the key's scopes (default: all of them but keys:admin)"""
 
 
@@ -963,6 +1062,17 @@ class UpdateGuardrailPolicyParams(TypedDict, total=False):
     """Up to 50 string key/value pairs for your own use"""
 
 
+class ListInvitationsParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class CreateInvitationParams(TypedDict):
+    email: str
+    role: str
+
+
 ListAuditLogsParams = TypedDict("ListAuditLogsParams", {"limit": "int", "starting_after": "str", "ending_before": "str", "action": "str", "actor_id": "str", "resource_type": "str", "resource_id": "str", "outcome": "Literal['success', 'denied', 'failed']", "created_after": "str", "created_before": "str", "from": "str", "to": "str"}, total=False)
 
 
@@ -982,6 +1092,16 @@ class _VerifyAuditLogsResponseRequired(TypedDict):
 
 class VerifyAuditLogsResponse(_VerifyAuditLogsResponseRequired, total=False):
     first_broken: VerifyAuditLogsResponseFirstBroken
+
+
+class ListMembersParams(TypedDict, total=False):
+    limit: int
+    starting_after: str
+    ending_before: str
+
+
+class UpdateMemberParams(TypedDict):
+    role: str
 
 
 _GetMetricsParamsRequired = TypedDict("_GetMetricsParamsRequired", {"metric": "str"})
@@ -1256,6 +1376,7 @@ class ListRunWebhookDeliveriesParams(TypedDict, total=False):
 
 
 __all__ = [
+    "AcceptInvitationParams",
     "Agent",
     "AgentCodeLimits",
     "AgentSmokeTest",
@@ -1270,6 +1391,7 @@ __all__ = [
     "AuditLogActor",
     "AuditLogResource",
     "BrowserSession",
+    "ChangePasswordParams",
     "Connector",
     "CreateAgentParams",
     "CreateAgentParamsCodeLimits",
@@ -1287,6 +1409,7 @@ __all__ = [
     "CreateDeploymentParams",
     "CreateGuardrailPolicyParams",
     "CreateGuardrailPolicyParamsRule",
+    "CreateInvitationParams",
     "CreatePipelineParams",
     "CreatePipelineParamsStep",
     "CreatePipelineParamsStepRetry",
@@ -1310,6 +1433,8 @@ __all__ = [
     "GetMetricsParams",
     "GuardrailPolicy",
     "GuardrailTemplate",
+    "Invitation",
+    "InvitationWithToken",
     "ListAgentsParams",
     "ListAlertEventsParams",
     "ListAlertsParams",
@@ -1318,12 +1443,17 @@ __all__ = [
     "ListConnectorsParams",
     "ListDeploymentsParams",
     "ListGuardrailPoliciesParams",
+    "ListInvitationsParams",
+    "ListMembersParams",
     "ListPipelineRunWebhookDeliveriesParams",
     "ListPipelineRunsParams",
     "ListPipelineSchedulesParams",
     "ListPipelinesParams",
     "ListRunWebhookDeliveriesParams",
     "ListRunsParams",
+    "ListUserSessionsParams",
+    "LoginParams",
+    "Me",
     "Metric",
     "MetricSery",
     "MetricSeryPoint",
@@ -1339,6 +1469,8 @@ __all__ = [
     "PipelineScheduleLastRun",
     "PipelineScheduleLastRunError",
     "PipelineWebhook",
+    "ReauthenticateParams",
+    "Reauthentication",
     "Run",
     "RunError",
     "RunGuardrail",
@@ -1364,11 +1496,15 @@ __all__ = [
     "UpdateConnectorParams",
     "UpdateGuardrailPolicyParams",
     "UpdateGuardrailPolicyParamsRule",
+    "UpdateMemberParams",
     "UpdatePipelineParams",
     "UpdatePipelineParamsStep",
     "UpdatePipelineParamsStepRetry",
     "UpdatePipelineParamsWebhook",
     "UpdatePipelineScheduleParams",
+    "User",
+    "UserSession",
+    "UserSessionListItem",
     "VerifyAuditLogsResponse",
     "VerifyAuditLogsResponseFirstBroken",
     "WebhookDelivery",

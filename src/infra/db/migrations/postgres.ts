@@ -296,6 +296,53 @@ CREATE INDEX error_reports_last_seen ON error_reports (last_seen);
 `,
   },
   {
+    id: 18,
+    name: 'users',
+    // People (src/users/): a user belongs to one organization with a role; an email is one user
+    // across the server (login names no organization). Web sessions are their own table, not
+    // session_tokens (those hang off an API key): idle and absolute expiry, the sudo window, and the
+    // user agent and address the sessions list shows. Invitations store the SHA-256 of their token.
+    sql: `
+CREATE TABLE users (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), email TEXT NOT NULL,
+  name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL, password_changed_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX users_email ON users (email);
+CREATE INDEX users_org ON users (org_id, id);
+CREATE TABLE user_sessions (
+  id TEXT COLLATE "C" PRIMARY KEY, hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, org_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+  reauthenticated_until BIGINT, user_agent TEXT, ip TEXT
+);
+CREATE INDEX user_sessions_user ON user_sessions (user_id, id);
+CREATE INDEX user_sessions_expires ON user_sessions (expires_at);
+CREATE TABLE invitations (
+  id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL
+);
+CREATE INDEX invitations_org ON invitations (org_id, id);
+`,
+  },
+  {
+    id: 19,
+    name: 'login_throttle',
+    // Login throttling (src/users/throttle.ts): one counter row per account (`account:<email>`) and
+    // per address (`address:<ip>`), bumped by one upsert so concurrent failures are counted exactly;
+    // and the addresses that logged in to an account before, which its lockout does not apply to.
+    sql: `
+CREATE TABLE login_throttle (
+  subject TEXT COLLATE "C" PRIMARY KEY, failures INTEGER NOT NULL, window_started_at BIGINT NOT NULL,
+  locked_until BIGINT, lockouts INTEGER NOT NULL, updated_at BIGINT NOT NULL
+);
+CREATE INDEX login_throttle_updated ON login_throttle (updated_at);
+CREATE TABLE login_known_addresses (
+  user_id TEXT NOT NULL, ip TEXT NOT NULL, last_success_at BIGINT NOT NULL, PRIMARY KEY (user_id, ip)
+);
+CREATE INDEX login_known_addresses_seen ON login_known_addresses (last_success_at);
+`,
+  },
+  {
     id: 21,
     name: 'worker_leases',
     // Every process that executes jobs holds a lease here, renewed by a heartbeat (infra/queue/
