@@ -13,12 +13,16 @@ import { Login } from './pages/Login';
 const Overview = lazy(() => import('./pages/Overview'));
 const Agents = lazy(() => import('./pages/Agents'));
 const AgentPage = lazy(() => import('./pages/AgentPage'));
+const Runs = lazy(() => import('./pages/Runs'));
+const RunPage = lazy(() => import('./pages/RunPage'));
 
 type Page = (props: { params: Record<string, string> }) => ReactNode;
 const ROUTES: [string, Page][] = [
   ['/', () => <Overview />],
   ['/agents', () => <Agents />],
   ['/agents/:id', ({ params }) => <AgentPage id={params.id} />],
+  ['/runs', () => <Runs />],
+  ['/runs/:id', ({ params }) => <RunPage id={params.id} />],
 ];
 
 /** Only a path of this site: `next=//evil.example` or `next=https://…` is ignored. */

@@ -114,4 +114,55 @@ describe('the dashboard in Chromium', { skip }, () => {
     assert.deepEqual(byVersion, { 1: 'active', 2: 'rolled_back' });
     assert.deepEqual(incidents, []);
   });
+
+  test('runs: filter by status and agent, page by cursor, watch a running run live and cancel it', async () => {
+    const auth = { authorization: `Bearer ${key}` };
+    const quick = await d.t.newAgent(key, 'quick');
+    const slow = await d.t.newAgent(key, 'slow', { parameters: { mock_latency_ms: 60_000 } });
+    for (let i = 0; i < 23; i++) {
+      const res = await d.t.app.inject({
+        method: 'POST',
+        url: '/v2/runs',
+        headers: auth,
+        payload: { agent_id: quick, input: { query: `q${i}` } },
+      });
+      assert.equal(res.json().status, 'completed');
+    }
+    const started = await d.t.app.inject({
+      method: 'POST',
+      url: '/v2/runs',
+      headers: auth,
+      payload: { agent_id: slow, input: { query: 'take your time' }, background: true },
+    });
+    const slowRun = started.json().id as string;
+    const { page, incidents } = await d.newPage();
+    await signInWithKey(page, d.origin, key, '/runs');
+    const rows = page.locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 20);
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.getByRole('button', { name: 'Older →' }).isDisabled();
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 4);
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 20);
+    await screenshot(page, 'runs');
+    // only the slow agent's runs that are still going
+    const filters = page.getByRole('form', { name: 'Filter runs' });
+    await filters.getByLabel('queued').check();
+    await filters.getByLabel('running').check();
+    await filters.getByLabel('Agent').selectOption({ label: 'slow' });
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/status=queued&status=running&agent_id=/);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await page.getByRole('link', { name: slowRun }).click();
+    await page.getByRole('heading', { name: new RegExp(slowRun) }).waitFor();
+    await page.getByRole('log', { name: 'Run events' }).getByText('run.started').waitFor();
+    await page.getByText('live', { exact: true }).first().waitFor();
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('h1 .status-cancelled').waitFor();
+    const after = await d.t.app.inject({ url: `/v2/runs/${slowRun}`, headers: auth });
+    assert.equal(after.json().status, 'cancelled');
+    await screenshot(page, 'run');
+    assert.deepEqual(incidents, []);
+  });
 });

@@ -30,14 +30,14 @@ export interface Run {
   pipeline_run_id: string | null;
   step_id: string | null;
   tool_calls: {
-    id?: string;
-    tool: string;
-    input?: unknown;
+    id: string;
+    name: string;
+    input: unknown;
     output?: unknown;
-    error?: unknown;
-    status?: string;
+    error?: { code: string; message: string };
+    duration_ms: number;
   }[];
-  guardrails: { policy?: string; rule?: string; stage?: string; action?: string; message?: string }[];
+  guardrails: { rule: string; action: 'block' | 'redact' | 'flag'; count: number }[];
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -58,3 +58,5 @@ export interface Deployment {
 }
 
 export const TERMINAL_RUN = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'expired']);
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'timed_out', 'expired'];
