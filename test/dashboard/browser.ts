@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { loadOrCreateTls } from '../../src/http/https.ts';
 import { createTestApp, type TestApp, type TestAppOptions } from '../support/harness.ts';
 
@@ -103,4 +103,15 @@ export async function signInWithKey(page: Page, origin: string, key: string, at 
 export async function screenshot(page: Page, name: string, fullPage = false) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}.png`), fullPage });
+}
+
+/** Waits until `locator` matches exactly `n` elements. */
+export async function countIs(locator: Locator, n: number, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const count = await locator.count();
+    if (count === n) return;
+    if (Date.now() > deadline) throw new Error(`expected ${n} elements, found ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

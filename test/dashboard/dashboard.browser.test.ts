@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Dashboard, screenshot, signInWithKey, skip, startDashboard } from './browser.ts';
+import { countIs, type Dashboard, screenshot, signInWithKey, skip, startDashboard } from './browser.ts';
 
 describe('the dashboard in Chromium', { skip }, () => {
   let d: Dashboard;
@@ -141,10 +141,9 @@ describe('the dashboard in Chromium', { skip }, () => {
     await rows.first().waitFor();
     assert.equal(await rows.count(), 20);
     await page.getByRole('button', { name: 'Older →' }).click();
-    await page.getByRole('button', { name: 'Older →' }).isDisabled();
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 4);
+    await countIs(rows, 4);
     await page.getByRole('button', { name: '← Newer' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 20);
+    await countIs(rows, 20);
     await screenshot(page, 'runs');
     // only the slow agent's runs that are still going
     const filters = page.getByRole('form', { name: 'Filter runs' });
@@ -153,7 +152,7 @@ describe('the dashboard in Chromium', { skip }, () => {
     await filters.getByLabel('Agent').selectOption({ label: 'slow' });
     await filters.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/status=queued&status=running&agent_id=/);
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await countIs(rows, 1);
     await page.getByRole('link', { name: slowRun }).click();
     await page.getByRole('heading', { name: new RegExp(slowRun) }).waitFor();
     await page.getByRole('log', { name: 'Run events' }).getByText('run.started').waitFor();
