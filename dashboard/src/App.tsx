@@ -8,13 +8,16 @@ import { ApiFailure, onUnauthorized } from './lib/api';
 import { Link, match, navigate, useLocation } from './lib/router';
 import { loadMe, type Me, SessionContext } from './lib/session';
 import { ErrorBox, Loading } from './lib/ui';
-import { Login } from './pages/Login';
+import { AcceptInvitation, Login } from './pages/Login';
 
 const Overview = lazy(() => import('./pages/Overview'));
 const Agents = lazy(() => import('./pages/Agents'));
 const AgentPage = lazy(() => import('./pages/AgentPage'));
 const Runs = lazy(() => import('./pages/Runs'));
 const RunPage = lazy(() => import('./pages/RunPage'));
+const Keys = lazy(() => import('./pages/Keys'));
+const Members = lazy(() => import('./pages/Members'));
+const Plan = lazy(() => import('./pages/Plan'));
 
 type Page = (props: { params: Record<string, string> }) => ReactNode;
 const ROUTES: [string, Page][] = [
@@ -23,6 +26,9 @@ const ROUTES: [string, Page][] = [
   ['/agents/:id', ({ params }) => <AgentPage id={params.id} />],
   ['/runs', () => <Runs />],
   ['/runs/:id', ({ params }) => <RunPage id={params.id} />],
+  ['/settings/keys', () => <Keys />],
+  ['/settings/members', () => <Members />],
+  ['/settings/plan', () => <Plan />],
 ];
 
 /** Only a path of this site: `next=//evil.example` or `next=https://…` is ignored. */
@@ -48,13 +54,13 @@ export function App() {
       onUnauthorized(() => {
         setMe(null);
         const here = location.pathname + location.search;
-        if (!location.pathname.startsWith('/login'))
+        if (!location.pathname.startsWith('/login') && location.pathname !== '/accept-invitation')
           navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
       }),
     [],
   );
 
-  const onLogin = loc.path === '/login';
+  const onLogin = loc.path === '/login' || loc.path === '/accept-invitation';
   // biome-ignore lint/correctness/useExhaustiveDependencies: load once when leaving the login page
   useEffect(() => {
     if (!onLogin && me === undefined) refresh();
@@ -62,6 +68,17 @@ export function App() {
 
   const session = useMemo(() => (me ? { me, refresh } : null), [me, refresh]);
 
+  if (loc.path === '/accept-invitation') {
+    return (
+      <AcceptInvitation
+        token={loc.search.get('token') ?? ''}
+        onSignedIn={async () => {
+          setMe(await loadMe());
+          navigate('/', { replace: true });
+        }}
+      />
+    );
+  }
   if (onLogin) {
     return (
       <Login

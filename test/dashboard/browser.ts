@@ -97,7 +97,7 @@ export async function signInWithKey(page: Page, origin: string, key: string, at 
   await page.getByRole('button', { name: 'Sign in with an API key instead' }).click();
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 export async function screenshot(page: Page, name: string, fullPage = false) {
@@ -114,4 +114,29 @@ export async function countIs(locator: Locator, n: number, timeoutMs = 15_000) {
     if (Date.now() > deadline) throw new Error(`expected ${n} elements, found ${count}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Signs in through the login page with email and password (a web login). */
+export async function signInWithPassword(
+  page: Page,
+  origin: string,
+  email: string,
+  password: string,
+  at = '/',
+) {
+  await page.goto(`${origin}${at}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+export const PASSWORD = 'correct horse battery staple';
+let users = 0;
+
+/** A user of `orgId` with `role`, made the way the CLI makes one. */
+export async function newUser(t: TestApp, orgId: string, role: string) {
+  const email = `${role}-${process.pid}-${++users}@example.com`;
+  await t.resources.services.users.create({ orgId, email, role, password: PASSWORD, name: `A ${role}` });
+  return { email, password: PASSWORD };
 }

@@ -70,3 +70,40 @@ export function Login({ onSignedIn, expired }: { onSignedIn: () => Promise<void>
     </main>
   );
 }
+
+/** The link an invitation's token makes: choose a name and a password, and you are signed in. */
+export function AcceptInvitation({ token, onSignedIn }: { token: string; onSignedIn: () => Promise<void> }) {
+  const { busy, error, run } = useAction();
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    void run(async () => {
+      await api('/v2/auth/accept-invitation', {
+        method: 'POST',
+        body: { token, name: String(form.get('name') ?? ''), password: String(form.get('password') ?? '') },
+        expectUnauthorized: true,
+      });
+      await onSignedIn();
+    });
+  };
+  return (
+    <main className="login">
+      <form className="card login-card" onSubmit={submit} aria-labelledby="accept-title">
+        <h1 id="accept-title">Join AIRMY</h1>
+        <label>
+          Your name
+          <input name="name" autoComplete="name" required />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="new-password" minLength={12} required />
+          <span className="hint">At least 12 characters.</span>
+        </label>
+        <ErrorBox error={error} />
+        <button type="submit" className="primary" disabled={busy || !token}>
+          {busy ? 'Joining…' : 'Accept the invitation'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,9 +1,10 @@
 /** Runs per minute, error rate, p95 latency and tokens over time (GET /v2/metrics), and usage. */
 import { useState } from 'react';
 import { Chart } from '../components/Chart';
+import { UsageBar } from '../components/UsageBar';
 import { api, query, rateLimit } from '../lib/api';
 import { Link } from '../lib/router';
-import { useCan, useSession } from '../lib/session';
+import { type Organization, useCan, useSession } from '../lib/session';
 import { ErrorBox, Loading, PageHeader, useAsync } from '../lib/ui';
 
 interface Metric {
@@ -50,7 +51,8 @@ export default function Overview() {
     [rangeId],
   );
   const limit = rateLimit();
-  const plan = me.organization;
+  const org = useAsync((signal) => api<Organization>('/v2/organization', { signal }), []);
+  const plan = org.data ?? me.organization;
 
   return (
     <section>
@@ -143,30 +145,5 @@ export default function Overview() {
         )}
       </div>
     </section>
-  );
-}
-
-export function UsageBar({
-  label,
-  used,
-  max,
-  note,
-}: {
-  label: string;
-  used: number;
-  max: number;
-  note?: string;
-}) {
-  const pct = max > 0 ? Math.min(100, (used / max) * 100) : 0;
-  return (
-    <div className="usage-row">
-      <div className="usage-label">
-        {label}: <strong>{used}</strong> of {max}
-        {note && <span className="muted"> · {note}</span>}
-      </div>
-      <progress max={max} value={Math.min(used, max)} aria-label={label}>
-        {pct.toFixed(0)} %
-      </progress>
-    </div>
   );
 }
