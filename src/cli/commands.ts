@@ -10,6 +10,7 @@ import { login } from './login.ts';
 import { metrics } from './metrics.ts';
 import { pipelineCommands } from './pipelines.ts';
 import { runCommands } from './runs.ts';
+import { userCommands } from './users.ts';
 
 export const clientCommands: Command[] = [
   login,
@@ -23,7 +24,7 @@ export const clientCommands: Command[] = [
 ];
 
 /** server-side commands kept out of bootstrap.ts's list to avoid an import cycle (errors.ts uses it) */
-const operatorCommands: Command[] = [errorsList, errorsShow];
+const operatorCommands: Command[] = [errorsList, errorsShow, ...userCommands];
 
 export const commands: Command[] = [...clientCommands, ...bootstrapCommands, ...operatorCommands];
 

@@ -27,7 +27,7 @@ Options:
  * Reads answers: on a terminal, one line at a time in raw mode (echoed, or not for the key), so
  * nothing typed ahead leaks from one prompt into the next; otherwise plain lines from stdin.
  */
-function asker(ctx: CliContext) {
+export function asker(ctx: CliContext) {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const interactive = Boolean(stdin.isTTY);
   const lines: string[] = [];
