@@ -18,6 +18,8 @@ const RunPage = lazy(() => import('./pages/RunPage'));
 const Keys = lazy(() => import('./pages/Keys'));
 const Members = lazy(() => import('./pages/Members'));
 const Plan = lazy(() => import('./pages/Plan'));
+const Pipelines = lazy(() => import('./pages/Pipelines'));
+const PipelinePage = lazy(() => import('./pages/PipelinePage'));
 
 type Page = (props: { params: Record<string, string> }) => ReactNode;
 const ROUTES: [string, Page][] = [
@@ -26,6 +28,8 @@ const ROUTES: [string, Page][] = [
   ['/agents/:id', ({ params }) => <AgentPage id={params.id} />],
   ['/runs', () => <Runs />],
   ['/runs/:id', ({ params }) => <RunPage id={params.id} />],
+  ['/pipelines', () => <Pipelines />],
+  ['/pipelines/:id', ({ params }) => <PipelinePage id={params.id} />],
   ['/settings/keys', () => <Keys />],
   ['/settings/members', () => <Members />],
   ['/settings/plan', () => <Plan />],

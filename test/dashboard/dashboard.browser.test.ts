@@ -164,4 +164,47 @@ describe('the dashboard in Chromium', { skip }, () => {
     await screenshot(page, 'run');
     assert.deepEqual(incidents, []);
   });
+
+  test('pipelines: the DAG is drawn, a triggered run shows each step live', async () => {
+    const auth = { authorization: `Bearer ${key}` };
+    const research = await d.t.newAgent(key, 'researcher');
+    const writer = await d.t.newAgent(key, 'writer', { parameters: { mock_latency_ms: 1500 } });
+    const created = await d.t.app.inject({
+      method: 'POST',
+      url: '/v2/pipelines',
+      headers: auth,
+      payload: {
+        name: 'brief',
+        steps: [
+          { id: 'research', agent_id: research, input: { query: 'facts about {{ input.query }}' } },
+          { id: 'draft_short', agent_id: writer, depends_on: ['research'], input: { query: 'short' } },
+          { id: 'draft_long', agent_id: writer, depends_on: ['research'], input: { query: 'long' } },
+          {
+            id: 'pick',
+            agent_id: research,
+            depends_on: ['draft_short', 'draft_long'],
+            input: { query: 'pick' },
+          },
+        ],
+      },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { page, incidents } = await d.newPage();
+    await signInWithKey(page, d.origin, key, `/pipelines/${created.json().id}`);
+    await page.getByRole('heading', { name: 'brief' }).waitFor();
+    await page
+      .getByRole('img', { name: 'Pipeline graph: research, draft_short, draft_long, pick' })
+      .first()
+      .waitFor();
+    await page.getByText('Not run yet.').waitFor();
+    await page.getByLabel(/^Input/).fill('solar panels');
+    await page.getByRole('button', { name: 'Trigger a run' }).click();
+    const run = page.getByRole('region', { name: /^Pipeline run prun_/ });
+    // the drafts are seen running (the writer takes 1.5 s), then everything completes
+    await run.locator('g[data-step="draft_long"][data-state="running"]').waitFor();
+    await screenshot(page, 'pipeline');
+    await run.locator('g[data-step="pick"][data-state="completed"]').waitFor();
+    await run.locator('h2 .status-completed').waitFor();
+    assert.deepEqual(incidents, []);
+  });
 });
