@@ -20,6 +20,10 @@ const Members = lazy(() => import('./pages/Members'));
 const Plan = lazy(() => import('./pages/Plan'));
 const Pipelines = lazy(() => import('./pages/Pipelines'));
 const PipelinePage = lazy(() => import('./pages/PipelinePage'));
+const Audit = lazy(() => import('./pages/Audit'));
+const Alerts = lazy(() => import('./pages/Alerts'));
+const Guardrails = lazy(() => import('./pages/Guardrails'));
+const Connectors = lazy(() => import('./pages/Connectors'));
 
 type Page = (props: { params: Record<string, string> }) => ReactNode;
 const ROUTES: [string, Page][] = [
@@ -30,6 +34,10 @@ const ROUTES: [string, Page][] = [
   ['/runs/:id', ({ params }) => <RunPage id={params.id} />],
   ['/pipelines', () => <Pipelines />],
   ['/pipelines/:id', ({ params }) => <PipelinePage id={params.id} />],
+  ['/audit', () => <Audit />],
+  ['/alerts', () => <Alerts />],
+  ['/guardrails', () => <Guardrails />],
+  ['/connectors', () => <Connectors />],
   ['/settings/keys', () => <Keys />],
   ['/settings/members', () => <Members />],
   ['/settings/plan', () => <Plan />],

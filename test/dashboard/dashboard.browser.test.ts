@@ -5,15 +5,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { countIs, type Dashboard, screenshot, signInWithKey, skip, startDashboard } from './browser.ts';
+import {
+  countIs,
+  type Dashboard,
+  newUser,
+  screenshot,
+  signInWithKey,
+  signInWithPassword,
+  skip,
+  startDashboard,
+} from './browser.ts';
 
 describe('the dashboard in Chromium', { skip }, () => {
   let d: Dashboard;
   let key: string;
+  let orgId: string;
 
   before(async () => {
     d = await startDashboard();
-    key = (await d.t.newOrg('developer')).key;
+    ({ key, orgId } = await d.t.newOrg('developer'));
   });
   after(async () => {
     await d?.close();
@@ -205,6 +215,67 @@ describe('the dashboard in Chromium', { skip }, () => {
     await screenshot(page, 'pipeline');
     await run.locator('g[data-step="pick"][data-state="completed"]').waitFor();
     await run.locator('h2 .status-completed').waitFor();
+    assert.deepEqual(incidents, []);
+  });
+
+  test('audit log verifies its chain; alerts, guardrails and connectors (secrets never shown) work', async () => {
+    const owner = await newUser(d.t, orgId, 'owner');
+    const { page, incidents } = await d.newPage();
+    await signInWithPassword(page, d.origin, owner.email, owner.password, '/connectors');
+    await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+    await page.getByRole('button', { name: 'New connector' }).click();
+    const secret = 'tok-9f8e7d6c5b4a-never-shown';
+    await page.getByLabel('Definition (JSON)').fill(
+      JSON.stringify({
+        name: 'crm_lookup',
+        kind: 'http',
+        description: 'Look a customer up in the CRM',
+        url: 'https://crm.example.com/lookup',
+        headers: { authorization: 'Bearer {{secrets.CRM_TOKEN}}' },
+        secrets: { CRM_TOKEN: secret },
+      }),
+    );
+    await page.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'crm_lookup' });
+    await row.getByText('CRM_TOKEN (set)').waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    assert.ok(!(await page.getByLabel('Definition (JSON)').inputValue()).includes(secret));
+    assert.ok(!(await page.content()).includes(secret), 'a connector secret is on the page');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    // an invalid alert: the server's own error, with its request id
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('button', { name: 'New alert' }).click();
+    await page
+      .getByLabel('Definition (JSON)')
+      .fill('{"name": "x", "metric": "nope", "comparator": ">", "threshold": 1}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/^4\d\d \w+.* · request req_/)
+      .waitFor();
+    await page.getByLabel('Definition (JSON)').fill(
+      JSON.stringify({
+        name: 'Errors',
+        metric: 'errors',
+        comparator: 'gt',
+        threshold: 5,
+        window: '5m',
+        channels: [],
+      }),
+    );
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'Errors', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Guardrails' }).click();
+    await page.getByRole('heading', { name: 'Templates' }).waitFor();
+    await page.locator('.cards details').first().waitFor();
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page
+      .getByRole('cell', { name: /connector\.created/ })
+      .first()
+      .waitFor();
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await page.getByText(/The chain is intact: \d+ entries checked/).waitFor();
+    await screenshot(page, 'audit');
     assert.deepEqual(incidents, []);
   });
 });

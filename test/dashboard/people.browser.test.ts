@@ -280,7 +280,19 @@ describe('web login and security in Chromium', { skip }, () => {
     const { page, incidents } = await d.newPage({ width: 390, height: 844 });
     await d.t.newAgent(key, 'a-rather-long-agent-name-that-could-push-the-layout-wider-than-the-screen');
     await signInWithKey(page, d.origin, key, '/');
-    const pages = ['/', '/agents', '/runs', '/settings/keys', '/settings/members', '/settings/plan'];
+    const pages = [
+      '/',
+      '/agents',
+      '/runs',
+      '/pipelines',
+      '/audit',
+      '/alerts',
+      '/guardrails',
+      '/connectors',
+      '/settings/keys',
+      '/settings/members',
+      '/settings/plan',
+    ];
     for (const path of pages) {
       await page.goto(`${d.origin}${path}`);
       await page.locator('main h1').first().waitFor();
