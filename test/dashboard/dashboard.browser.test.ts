@@ -126,9 +126,11 @@ describe('the dashboard in Chromium', { skip }, () => {
   });
 
   test('runs: filter by status and agent, page by cursor, watch a running run live and cancel it', async () => {
-    const auth = { authorization: `Bearer ${key}` };
-    const quick = await d.t.newAgent(key, 'quick');
-    const slow = await d.t.newAgent(key, 'slow', { parameters: { mock_latency_ms: 60_000 } });
+    // an organization of its own: the other tests' runs would change the page counts
+    const own = (await d.t.newOrg('developer')).key;
+    const auth = { authorization: `Bearer ${own}` };
+    const quick = await d.t.newAgent(own, 'quick');
+    const slow = await d.t.newAgent(own, 'slow', { parameters: { mock_latency_ms: 60_000 } });
     for (let i = 0; i < 23; i++) {
       const res = await d.t.app.inject({
         method: 'POST',
@@ -146,7 +148,7 @@ describe('the dashboard in Chromium', { skip }, () => {
     });
     const slowRun = started.json().id as string;
     const { page, incidents } = await d.newPage();
-    await signInWithKey(page, d.origin, key, '/runs');
+    await signInWithKey(page, d.origin, own, '/runs');
     const rows = page.locator('tbody tr');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 20);
@@ -277,5 +279,31 @@ describe('the dashboard in Chromium', { skip }, () => {
     await page.getByText(/The chain is intact: \d+ entries checked/).waitFor();
     await screenshot(page, 'audit');
     assert.deepEqual(incidents, []);
+  });
+
+  test('first page interactive on loopback: measured, printed (README reports it)', async (t) => {
+    const { page } = await d.newPage();
+    await signInWithKey(page, d.origin, key, '/');
+    const samples: { interactive: number; ready: number }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      await page.goto(`${d.origin}/`, { waitUntil: 'commit' });
+      // interactive: the Overview is rendered with its data and its controls respond
+      await page.getByTestId('total-runs').waitFor();
+      await page.getByLabel('Range').selectOption('24h');
+      const ready = Date.now() - started;
+      const nav = await page.evaluate(() => {
+        const [entry] = (globalThis as any).performance.getEntriesByType('navigation');
+        return entry.domInteractive as number;
+      });
+      samples.push({ interactive: nav, ready });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const domInteractive = median(samples.map((s) => s.interactive));
+    const ready = median(samples.map((s) => s.ready));
+    t.diagnostic(
+      `first page: DOM interactive ${domInteractive.toFixed(0)} ms, Overview with data and usable ${ready} ms (median of 5, loopback TLS)`,
+    );
+    assert.ok(samples.every((s) => s.ready > 0));
   });
 });
