@@ -44,6 +44,7 @@ import { createMemoryLimiter, type Limiter } from './infra/limiter/limiter.ts';
 import { createLeaseSweeper } from './infra/queue/lease-sweeper.ts';
 import { createNodeRegistry } from './infra/queue/nodes.ts';
 import { createDbQueue } from './infra/queue/queue.ts';
+import { createRetentionSweep } from './infra/queue/retention.ts';
 import { createTicks } from './infra/queue/ticks.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createMemberService } from './members/service.ts';
@@ -471,7 +472,9 @@ export async function buildResources(config: Config, overrides: ResourceOverride
   const schedules = createScheduleService({
     store: createScheduleStore(db),
     pipelines,
-    principalForKey: (keyId) => auth.principalForKey(keyId),
+    // a schedule made from a web session acts for its user (src/users), one made with a key for the key
+    principalForKey: (keyId) =>
+      keyId.startsWith('usr_') ? users.principalForUser(keyId) : auth.principalForKey(keyId),
     queue,
     ids,
     clock,
@@ -525,6 +528,13 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     queues: [queue, webhookQueue],
     onError: (err) => void reportWorkerFailure(err, 'queue.lease_sweep'),
   });
+  /** expired web sessions, invitations and login counters, deleted every 10 min (once per cluster) */
+  const retention = createRetentionSweep({
+    ticks,
+    clock,
+    tasks: [(now) => users.prune(now)],
+    onError: (err) => void reportWorkerFailure(err, 'retention.sweep'),
+  });
   /** what /readyz checks besides the database (cluster mode adds Redis) */
   const readiness: { name: string; check: () => Promise<void> }[] = [];
   if (redis)
@@ -572,6 +582,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     nodes,
     ticks,
     leaseSweeper,
+    retention,
     readiness,
     completionWebhooks,
     executor,
@@ -609,6 +620,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
         [COMPLETION_WEBHOOK_JOB]: (job, signal) => completionWebhooks.handle(job, signal),
       });
       alertEvaluator.start();
+      retention.start();
       await queueExpiry.start();
       // pipeline runs whose step runs ended while no engine was watching (a crash, a restart)
       void engine.recover().catch((err) => void reportWorkerFailure(err, 'pipeline.recover'));
@@ -616,6 +628,7 @@ export async function buildResources(config: Config, overrides: ResourceOverride
     /** Stops taking jobs; in-flight runs get the grace period to finish. */
     async stop() {
       await alertEvaluator.stop();
+      retention.stop();
       await queueExpiry.stop();
       await Promise.all([queue.stop(config.shutdownGraceMs), webhookQueue.stop(config.shutdownGraceMs)]);
       if (workerStarted) await leaseSweeper.stop();

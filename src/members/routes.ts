@@ -146,6 +146,21 @@ export const memberRoutes =
       },
     );
 
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/invitations/:id',
+      {
+        config: read.config,
+        schema: {
+          operationId: 'getInvitation',
+          tags: read.tags,
+          summary: 'A pending invitation (never its token)',
+          params: IdParams,
+          response: withErrors({ 200: { $ref: 'Invitation#' } }),
+        },
+      },
+      async (request) => members.getInvitation(principalOf(request).orgId, request.params.id),
+    );
+
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/invitations/:id',
       {

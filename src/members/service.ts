@@ -174,6 +174,12 @@ export function createMemberService({ db, store, users, ids, clock, audit }: Mem
       return { data: rows.map(toInvitation), has_more };
     },
 
+    async getInvitation(orgId: string, id: string) {
+      const row = await store.invitation(orgId, id);
+      if (!row) throw notFound('invitation', id, 'id');
+      return toInvitation(row);
+    },
+
     async revokeInvitation(principal: Principal, id: string) {
       const n = await audited(
         audit,

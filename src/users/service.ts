@@ -319,6 +319,25 @@ export function createUserService(deps: UserServiceDeps) {
       };
     },
 
+    /**
+     * The principal of a user by id, for work done later on their behalf (a schedule created from
+     * a web session fires with the user's current role); null once the user is removed.
+     */
+    async principalForUser(userId: string): Promise<Principal | null> {
+      const row = await store.userWithOrg(userId);
+      if (!row || !isRole(row.role)) return null;
+      return {
+        kind: 'user',
+        orgId: row.org_id,
+        keyId: row.id,
+        tokenId: null,
+        cookie: false,
+        scopes: scopesOf(row.role),
+        limits: limitsFor(row.plan, { rpm: row.rate_limit_rpm, burst: row.rate_limit_burst }),
+        isDemo: false,
+      };
+    },
+
     /** GET /auth/me: who the dashboard is talking to, and what it may show them. */
     async me(principal: Principal) {
       const org = await deps.organizations.get(principal.orgId);
@@ -337,8 +356,10 @@ export function createUserService(deps: UserServiceDeps) {
       return { ...toUser(user), scopes, organization, session: sessionView(session) };
     },
 
+    /** An API key or key-minted session has no web sessions: its list is empty, its ids unknown. */
     async listSessions(principal: Principal, page: PageParams) {
-      const me = userOnly(principal);
+      if (!principal.user) return { has_more: false, data: [] };
+      const me = principal.user;
       const { rows, has_more } = await store.sessionsOf(me.id, page);
       return {
         has_more,
@@ -355,7 +376,8 @@ export function createUserService(deps: UserServiceDeps) {
     },
 
     async revokeSession(principal: Principal, id: string) {
-      const me = userOnly(principal);
+      if (!principal.user) throw notFound('session', id, 'id');
+      const me = principal.user;
       const removed = await audited(
         audit,
         (trx) => store.deleteSession(me.id, id, trx),

@@ -6,6 +6,14 @@ import type { Database, InvitationRow, UserRow, UserSessionRow } from '../infra/
 export function createUserStore(db: Kysely<Database>) {
   return {
     insertUser: (row: UserRow, trx: Kysely<Database> = db) => trx.insertInto('users').values(row).execute(),
+    /** A user with what a principal needs, by id alone (work done later on their behalf). */
+    userWithOrg: (id: string) =>
+      db
+        .selectFrom('users as u')
+        .innerJoin('organizations as o', 'o.id', 'u.org_id')
+        .select(['u.id', 'u.org_id', 'u.role', 'o.plan', 'o.rate_limit_rpm', 'o.rate_limit_burst'])
+        .where('u.id', '=', id)
+        .executeTakeFirst(),
     userByEmail: (email: string) =>
       db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst(),
     user: (orgId: string, id: string, trx: Kysely<Database> = db) =>
@@ -104,6 +112,13 @@ export function createUserStore(db: Kysely<Database>) {
       trx.insertInto('invitations').values(row).execute(),
     invitationByHash: (hash: string, trx: Kysely<Database> = db) =>
       trx.selectFrom('invitations').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    invitation: (orgId: string, id: string) =>
+      db
+        .selectFrom('invitations')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirst(),
     listInvitations: (orgId: string, page: PageParams) =>
       paginate(db.selectFrom('invitations').selectAll().where('org_id', '=', orgId), page),
     deleteInvitation: async (orgId: string, id: string, trx: Kysely<Database> = db) =>

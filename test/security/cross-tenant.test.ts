@@ -118,11 +118,20 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
     a = await createFixtures(t, keyA, 'tenantA');
     b = await createFixtures(t, keyB, 'tenantB');
     aIds = Object.values(a).map((f) => f.id);
-    for (const f of Object.values(a)) seenA[f.id] = await readA(f.kind, f.id, f.parent);
+    for (const f of Object.values(a)) seenA[f.id] = await readA(f.kind, f.id, f.parent, f.cookie);
   });
   after(() => t.close());
 
-  async function readA(kind: Kind, id: string, parent?: string) {
+  async function readA(kind: Kind, id: string, parent?: string, cookie?: string) {
+    // a web session is its user's to see (a key has none): it must still be alive, listed
+    if (kind === 'userSession') {
+      const res = await t.app.inject({
+        url: '/v2/auth/sessions',
+        headers: { cookie: `__Host-airmy_session=${cookie}` },
+      });
+      assert.equal(res.statusCode, 200, `A's user reads its sessions: ${res.body}`);
+      return String(res.json().data.some((s: { id: string }) => s.id === id));
+    }
     const res = await t.app.inject({
       method: 'GET',
       url: objectUrl({ kind, id, parent }),
@@ -174,6 +183,8 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
       'POST /v2/guardrails/policies': { ...own.policy, name: 'b-policy-2' },
       'PATCH /v2/guardrails/policies/:id': { description: 'patched by B' },
       'POST /v2/api-keys': own.apiKey,
+      'PATCH /v2/members/:id': { role: 'viewer' },
+      'POST /v2/invitations': createBodies('tenantB').invitation,
     };
     const key = `${route.method} ${route.url}`;
     if (key in byRoute) return byRoute[key];
@@ -349,7 +360,7 @@ forEachDb('cross-tenant sweep over the route table', (target) => {
 
   test("after the sweep, A's objects are as they were", async () => {
     for (const f of Object.values(a)) {
-      assert.equal(await readA(f.kind, f.id, f.parent), seenA[f.id], `A's ${f.kind} changed`);
+      assert.equal(await readA(f.kind, f.id, f.parent, f.cookie), seenA[f.id], `A's ${f.kind} changed`);
     }
   });
 });

@@ -15,7 +15,7 @@ const SCOPELESS: Record<string, string> = {
   'POST /v2/auth/session': "starts a browser session with at most the caller's own scopes",
   'DELETE /v2/auth/session': 'logs the calling browser session out',
   'GET /v2/auth/me': 'describes the caller itself (the dashboard decides what to show from it)',
-  'GET /v2/auth/sessions': "lists the calling user's own web sessions (403 for keys)",
+  'GET /v2/auth/sessions': "lists the calling user's own web sessions (empty for a key)",
   'DELETE /v2/auth/sessions/:id': "ends one of the calling user's own web sessions",
   'POST /v2/auth/password': "changes the calling user's own password",
   'POST /v2/auth/reauthenticate': "re-enters the calling user's own password (sudo mode)",

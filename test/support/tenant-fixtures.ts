@@ -19,7 +19,10 @@ export type Kind =
   | 'schedule'
   | 'alert'
   | 'connector'
-  | 'policy';
+  | 'policy'
+  | 'member'
+  | 'invitation'
+  | 'userSession';
 
 export const KIND_PREFIX: Record<Kind, string> = {
   apiKey: 'key',
@@ -32,6 +35,9 @@ export const KIND_PREFIX: Record<Kind, string> = {
   alert: 'alr',
   connector: 'conn',
   policy: 'gp',
+  member: 'usr',
+  invitation: 'inv',
+  userSession: 'sess',
 };
 
 export function kindOfId(id: string): Kind | undefined {
@@ -54,6 +60,9 @@ const COLLECTIONS: Record<string, Kind> = {
   '/v2/alerts': 'alert',
   '/v2/connectors': 'connector',
   '/v2/guardrails/policies': 'policy',
+  '/v2/members': 'member',
+  '/v2/invitations': 'invitation',
+  '/v2/auth/sessions': 'userSession',
 };
 
 /** Where an object is read: `/v2/agents/ag_…`, `/v2/pipelines/pl_…/runs/prun_…`. */
@@ -101,6 +110,8 @@ export interface Fixture {
   parent?: string;
   /** a distinctive value of the object that must never show up in another tenant's answers */
   marker: string;
+  /** a web session's cookie secret (userSession): keys cannot read sessions, their user can */
+  cookie?: string;
 }
 
 export type Fixtures = Record<Kind, Fixture>;
@@ -141,6 +152,10 @@ export function createBodies(marker: string, ids: { agent?: string; connectorUrl
     },
     policy: { name: `policy-${marker}`, extends: 'baseline', description: `policy ${marker}` },
     apiKey: { name: `key ${marker}`, scopes: ['runs:read'] },
+    invitation: {
+      email: `${marker.replace(/[^A-Za-z0-9]/g, '')}-${Math.random().toString(36).slice(2, 8)}@example.com`,
+      role: 'viewer',
+    },
   };
 }
 
@@ -172,6 +187,15 @@ export async function createFixtures(t: TestApp, key: string, marker: string): P
   const connector = await post('/v2/connectors', bodies.connector);
   const policy = await post('/v2/guardrails/policies', bodies.policy);
   const apiKey = await post('/v2/api-keys', bodies.apiKey);
+  // a member comes from an accepted invitation (its name carries the marker), which logs them in
+  const invited = await post('/v2/invitations', createBodies(marker).invitation);
+  const accepted = await t.app.inject({
+    method: 'POST',
+    url: '/v2/auth/accept-invitation',
+    payload: { token: invited.token, name: `member ${marker}`, password: `password of ${marker}` },
+  });
+  if (accepted.statusCode !== 200) throw new Error(`fixture accept: ${accepted.statusCode} ${accepted.body}`);
+  const invitation = await post('/v2/invitations', createBodies(marker).invitation);
   await followToEnd(t, key, `/v2/pipelines/${pipeline.id}/runs/${pipelineRun.id}/events`);
   await followToEnd(t, key, `/v2/runs/${run.id}/events`);
   await followToEnd(t, key, `/v2/deployments/${deployment.id}/logs?follow=true`);
@@ -187,5 +211,11 @@ export async function createFixtures(t: TestApp, key: string, marker: string): P
     connector: f('connector', connector),
     policy: f('policy', policy),
     apiKey: f('apiKey', apiKey),
+    member: f('member', accepted.json().user),
+    invitation: f('invitation', invitation),
+    userSession: {
+      ...f('userSession', accepted.json()),
+      cookie: /__Host-airmy_session=([^;]+)/.exec(String(accepted.headers['set-cookie']))?.[1],
+    },
   };
 }

@@ -293,8 +293,16 @@ forEachDb('web login: email and password to the session cookie', (target) => {
     assert.equal(out.statusCode, 204);
     assert.equal(out.headers['set-cookie'], `${COOKIE}=; ${ATTRIBUTES}; Max-Age=0`);
     assert.equal((await asUser(t, laptop, 'GET', '/v2/auth/me')).statusCode, 401);
-    // the sessions list is for users only
-    assert.equal((await t.app.inject({ url: '/v2/auth/sessions', headers: bearer(key) })).statusCode, 403);
+    // an API key has no web sessions: an empty list, and no session id is its to end
+    const byKey = await t.app.inject({ url: '/v2/auth/sessions', headers: bearer(key) });
+    assert.equal(byKey.statusCode, 200);
+    assert.deepEqual(byKey.json().data, []);
+    const keyRevoke = await t.app.inject({
+      method: 'DELETE',
+      url: `/v2/auth/sessions/${current.id}`,
+      headers: bearer(key),
+    });
+    assert.equal(keyRevoke.statusCode, 404);
   });
 
   test('password change: the old password stops working and the other sessions end', async () => {
@@ -353,5 +361,31 @@ forEachDb('web login: email and password to the session cookie', (target) => {
     ])
       assert.ok(mine.includes(want), `${want} in ${mine.join(', ')}`);
     assert.ok(logs.filter((l) => l.actor.id === user.id).every((l) => l.actor.type === 'user'));
+  });
+
+  test('the retention sweep deletes dead sessions and spent throttle counters, and keeps live ones', async () => {
+    const user = await newUser(t, orgId, 'viewer');
+    const dead = await session(t, user);
+    clock.advance(20 * 60_000);
+    const live = await session(t, user);
+    await login(t, { email: email('gone'), password: 'wrong wrong wrong' }, address());
+    clock.advance(15 * 60_000);
+    const count = async (table: 'user_sessions' | 'login_throttle') =>
+      Number(
+        (
+          await t.resources.db.kysely
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const sessionsBefore = await count('user_sessions');
+    await t.resources.retention.sweep();
+    assert.ok((await count('user_sessions')) < sessionsBefore);
+    assert.equal((await asUser(t, live, 'GET', '/v2/auth/me')).statusCode, 200);
+    assert.equal((await asUser(t, dead, 'GET', '/v2/auth/me')).statusCode, 401);
+    clock.advance(49 * 60 * 60_000);
+    await t.resources.retention.sweep();
+    assert.equal(await count('login_throttle'), 0);
   });
 });

@@ -66,6 +66,17 @@ forEachDb('members and invitations', (target) => {
     assert.equal((await asUser(t, ownerSession, 'DELETE', `/v2/members/${dev.id}`)).statusCode, 404);
   });
 
+  test('work done later for a user (a schedule made from a web session) acts with their current role', async () => {
+    const dev = await newUser(t, orgId, 'developer');
+    const p = await t.resources.services.users.principalForUser(dev.id);
+    assert.equal(p?.orgId, orgId);
+    assert.ok(p?.scopes.has('runs:write') && !p.scopes.has('keys:admin'));
+    await asUser(t, ownerSession, 'PATCH', `/v2/members/${dev.id}`, { role: 'viewer' });
+    assert.ok(!(await t.resources.services.users.principalForUser(dev.id))?.scopes.has('runs:write'));
+    await asUser(t, ownerSession, 'DELETE', `/v2/members/${dev.id}`);
+    assert.equal(await t.resources.services.users.principalForUser(dev.id), null);
+  });
+
   test('the last owner cannot be demoted or removed (409); with a second owner they can', async () => {
     const { orgId: solo } = await t.newOrg('free');
     const only = await newUser(t, solo, 'owner');
@@ -163,6 +174,30 @@ forEachDb('members and invitations', (target) => {
     // inviting an existing user is a conflict
     const dup = await asUser(t, ownerSession, 'POST', '/v2/invitations', { email: mail, role: 'viewer' });
     assert.equal(dup.statusCode, 409);
+  });
+
+  test('one invitation accepted twice at once: exactly one user, one session', async () => {
+    const mail = email('race');
+    const inv = (
+      await asUser(t, ownerSession, 'POST', '/v2/invitations', { email: mail, role: 'viewer' })
+    ).json();
+    const results = await Promise.all(
+      [1, 2, 3].map(() =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v2/auth/accept-invitation',
+          payload: { token: inv.token, password: PASSWORD },
+        }),
+      ),
+    );
+    const codes = results.map((r) => r.statusCode).sort();
+    assert.equal(codes.filter((c) => c === 200).length, 1, JSON.stringify(codes));
+    assert.ok(
+      codes.every((c) => c === 200 || c === 404 || c === 409),
+      JSON.stringify(codes),
+    );
+    const users = (await t.resources.services.users.list(orgId)).filter((u) => u.email === mail);
+    assert.equal(users.length, 1);
   });
 
   test('a revoked invitation cannot be accepted; bad emails are 422', async () => {

@@ -152,6 +152,26 @@ function scenario(target: 'sqlite' | 'postgres') {
     assert.equal((await server.request('GET', '/v2/auth/me', { headers: { cookie } })).status, 401);
     assert.equal(await server.kill('SIGTERM'), 0);
   });
+
+  test('SIGTERM during a login: it completes or is refused 503, the server exits 0, a completed login survives', async (t) => {
+    if (skip) return t.skip('Postgres unreachable');
+    const server = await start();
+    const pending = server
+      .request('POST', '/v2/auth/login', { body: { email: owner, password: PASSWORD } })
+      .catch((err: Error) => ({ status: 0, headers: {} as Record<string, unknown>, body: String(err) }));
+    const code = server.kill('SIGTERM');
+    const res = await pending;
+    assert.equal(await code, 0);
+    assert.ok([200, 503, 0].includes(res.status), `${res.status} ${res.body}`);
+    if (res.status !== 200) return;
+    const setCookie = String(res.headers['set-cookie']);
+    const again = await start();
+    const me = await again.request('GET', '/v2/auth/me', {
+      headers: { cookie: setCookie.slice(0, setCookie.indexOf(';')) },
+    });
+    assert.equal(me.status, 200, me.body);
+    await again.kill('SIGTERM');
+  });
 }
 
 describe('users: CLI, production server, restart [sqlite]', () => scenario('sqlite'));
