@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { FakeClock } from '../support/harness.ts';
 import {
   type Dashboard,
   newUser,
@@ -350,6 +351,45 @@ describe('web login and security in Chromium', { skip }, () => {
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
     await page.keyboard.press('Tab');
     assert.equal(await focusedText(), 'Skip to content');
+    assert.deepEqual(incidents, []);
+  });
+});
+
+describe('sudo mode in Chromium: key management asks for the password again after 10 minutes', {
+  skip,
+}, () => {
+  let d: Dashboard;
+  const clock = new FakeClock(Date.now());
+  before(async () => {
+    d = await startDashboard({ clock });
+  });
+  after(async () => {
+    await d?.close();
+  });
+
+  test('a stale login is asked for its password, a wrong one is refused, the right one creates the key', async () => {
+    const { orgId } = await d.t.newOrg('developer');
+    const admin = await newUser(d.t, orgId, 'admin');
+    const { page, incidents } = await d.newPage();
+    await signInWithPassword(page, d.origin, admin.email, admin.password, '/settings/keys');
+    clock.advance(11 * 60_000);
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('form', { name: 'New API key' }).getByLabel('Name').fill('after a coffee');
+    await page.getByRole('form', { name: 'New API key' }).getByRole('button', { name: 'Create key' }).click();
+    const sudo = page.getByRole('form', { name: 'Confirm your password' });
+    await sudo.waitFor();
+    assert.equal(await page.getByTestId('shown-secret').count(), 0);
+    await sudo.getByLabel('Password').fill('not my password at all');
+    await sudo.getByRole('button', { name: 'Confirm' }).click();
+    await sudo
+      .getByRole('alert')
+      .getByText(/request req_/)
+      .waitFor();
+    await sudo.getByLabel('Password').fill(PASSWORD);
+    await sudo.getByRole('button', { name: 'Confirm' }).click();
+    const secret = (await page.getByTestId('shown-secret').innerText()).trim();
+    const check = await d.t.app.inject({ url: '/v2/agents', headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(check.statusCode, 200);
     assert.deepEqual(incidents, []);
   });
 });
