@@ -56,6 +56,8 @@ export interface Config {
   secretKey: Buffer | null;
   /** AIRMY_METRICS_TOKEN: when set, GET /internal/metrics needs `Authorization: Bearer <token>` */
   metricsToken: string | null;
+  /** AIRMY_DASHBOARD_DIR (default: the package's dist/dashboard, built by `npm ci`): the web UI served at `/` */
+  dashboardDir: string;
   /** AIRMY_ALERT_INTERVAL_S (default 60): how often the worker evaluates alert rules */
   alertIntervalS: number;
   /** AIRMY_CANARY_CHECK_MS (default 1000): how often the worker looks for canaries whose analysis is due */
@@ -298,6 +300,9 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     egressAllow: Object.freeze(egressAllow(env)),
     secretKey: secretKey(env, appEnv === 'production'),
     metricsToken: env.AIRMY_METRICS_TOKEN || null,
+    dashboardDir: env.AIRMY_DASHBOARD_DIR
+      ? path.resolve(cwd, env.AIRMY_DASHBOARD_DIR)
+      : path.resolve(import.meta.dirname, '../dist/dashboard'),
     alertIntervalS: int(env, 'AIRMY_ALERT_INTERVAL_S', 60, 1, 86_400),
     canaryCheckMs: int(env, 'AIRMY_CANARY_CHECK_MS', 1_000, 50, 3_600_000),
     allowPrivateWebhooks: bool(env, 'AIRMY_ALLOW_PRIVATE_WEBHOOKS') ?? false,

@@ -66,6 +66,7 @@ export async function startServer(config: Config, options: { worker?: boolean } 
       : []),
     ...(config.demo ? [`  Demo API key:       ${DEMO_API_KEY}   (demo plan; not for production)`] : []),
     `  API docs:           https://${host}:${port}/docs`,
+    `  Dashboard:          https://${host}:${port}/`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

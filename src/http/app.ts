@@ -14,6 +14,8 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify';
 import { installAudit } from '../audit/hook.ts';
+import { loadDashboardFiles } from '../dashboard/files.ts';
+import { installDashboard } from '../dashboard/routes.ts';
 import { ApiError, badRequest, ErrorTypes } from '../errors.ts';
 import { enableLinearRegexpFallback } from '../infra/regexp-engine.ts';
 import { lazyChildLogger } from '../observability/request-logger.ts';
@@ -303,7 +305,9 @@ export async function buildApp(
   // Routes are remembered so an unknown method on a known path can answer 405 with Allow.
   const methods = installMethodTable(app);
   methodTable = methods;
-  installUnroutedHook(app, methods);
+  // The web UI at `/` (src/dashboard/): its routes, and the history fallback for client-side paths.
+  const historyFallback = installDashboard(app, loadDashboardFiles(resources.config.dashboardDir));
+  installUnroutedHook(app, methods, historyFallback);
 
   await registerRoutes(app, resources, options.versions);
 

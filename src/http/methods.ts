@@ -6,7 +6,7 @@
  *   - the not-found handler, as a fallback;
  *   - the client-error handler, for methods Node's HTTP parser itself refuses (`FOO /v2/runs`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ErrorTypes } from '../errors.ts';
 
 export interface MethodTable {
@@ -50,10 +50,21 @@ export function installMethodTable(app: FastifyInstance): MethodTable {
   return table;
 }
 
-/** Answers unrouted requests in onRequest, before any body is read. Add after installMethodTable. */
-export function installUnroutedHook(app: FastifyInstance, table: MethodTable) {
-  app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
-    if (request.is404) return done(table.unrouted(request.method, request.url));
+/**
+ * Answers unrouted requests in onRequest, before any body is read. Add after installMethodTable.
+ * `fallback` may answer one first (the dashboard's history fallback: src/dashboard/routes.ts).
+ */
+export function installUnroutedHook(
+  app: FastifyInstance,
+  table: MethodTable,
+  fallback?: (request: FastifyRequest, reply: FastifyReply) => boolean,
+) {
+  app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
+    if (request.is404) {
+      // answered: the reply is sent, and a hook that answers does not call done()
+      if (fallback?.(request, reply)) return;
+      return done(table.unrouted(request.method, request.url));
+    }
     done();
   });
   app.setNotFoundHandler(async (request) => {
