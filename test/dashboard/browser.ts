@@ -19,7 +19,13 @@ if (!existsSync(CHROMIUM) && process.env.CI) throw new Error(`Chromium not found
 export const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (CI installs it)`;
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-export const SCREENSHOTS = path.join(ROOT, 'docs/img');
+/**
+ * Where the screenshots go: a temporary folder, so a test run leaves the checkout as it was;
+ * `SCREENSHOTS_DIR=docs/img` refreshes the committed ones (docs/dashboard.md).
+ */
+export const SCREENSHOTS = process.env.SCREENSHOTS_DIR
+  ? path.resolve(ROOT, process.env.SCREENSHOTS_DIR)
+  : path.join(tmpdir(), 'airmy-dashboard-screenshots');
 
 export function ensureBuilt() {
   if (existsSync(path.join(ROOT, 'dist/dashboard/index.html'))) return;

@@ -1,7 +1,7 @@
 /**
  * The dashboard in Debian's Chromium against the real server over TLS: signing in, the pages a
  * team uses every day, and what must never happen (script from user content, secrets in storage,
- * another origin using the cookie). Screenshots land in docs/img/dashboard-*.png.
+ * another origin using the cookie). Screenshots land in a temporary folder, or in docs/img with SCREENSHOTS_DIR=docs/img.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
