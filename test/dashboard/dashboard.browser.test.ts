@@ -122,6 +122,20 @@ describe('the dashboard in Chromium', { skip }, () => {
       list.json().data.map((x: { version: number; status: string }) => [x.version, x.status]),
     );
     assert.deepEqual(byVersion, { 1: 'active', 2: 'rolled_back' });
+    // each deployment's runs, one click away: v1 serves again, v2 served none
+    const served = await d.t.app.inject({
+      method: 'POST',
+      url: '/v2/runs',
+      headers: { authorization: `Bearer ${key}` },
+      payload: { agent_id: agentId, input: { query: 'who serves?' } },
+    });
+    const v1 = list.json().data.find((x: { version: number }) => x.version === 1);
+    assert.equal(served.json().deployment_id, v1.id);
+    await row('v1').getByRole('link', { name: 'Runs' }).click();
+    await page.waitForURL((url) => url.searchParams.get('deployment_id') === v1.id);
+    await countIs(page.locator('tbody tr'), 1);
+    await page.locator('tbody tr').getByText(served.json().id).waitFor();
+    assert.equal(await page.getByLabel('Deployment').inputValue(), v1.id);
     assert.deepEqual(incidents, []);
   });
 

@@ -4,6 +4,7 @@
  */
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type List, query } from '../lib/api';
+import { Link } from '../lib/router';
 import { useCan } from '../lib/session';
 import { streamEvents } from '../lib/sse';
 import type { Deployment } from '../lib/types';
@@ -149,6 +150,11 @@ export function Deployments({ agentId }: { agentId: string }) {
                   <td>{d.environment}</td>
                   <td>
                     <Status value={d.status} />
+                    {d.status === 'canary' && d.canary && (
+                      <div className="muted">
+                        step {d.canary.step}: {d.canary.traffic_percent} % of runs
+                      </div>
+                    )}
                     {d.failed_reason && <div className="muted wrap">{d.failed_reason}</div>}
                   </td>
                   <td className="hide-narrow">{when(d.created_at)}</td>
@@ -161,6 +167,7 @@ export function Deployments({ agentId }: { agentId: string }) {
                       >
                         Logs
                       </button>
+                      <Link to={`/runs${query({ deployment_id: d.id })}`}>Runs</Link>
                       {d.status === 'active' && can('deployments:write') && (
                         <ConfirmButton
                           label="Roll back"

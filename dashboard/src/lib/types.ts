@@ -55,6 +55,8 @@ export interface Deployment {
   created_at: string;
   activated_at: string | null;
   failed_reason: string | null;
+  /** set while (and after) a canary rollout: the candidate's share of the environment's runs */
+  canary?: { step: number; traffic_percent: number } | null;
 }
 
 export const TERMINAL_RUN = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'expired']);

@@ -1,5 +1,5 @@
 /**
- * Runs: filters (status, agent, time range) kept in the address (shareable, back/forward work),
+ * Runs: filters (status, agent, deployment, time range) kept in the address (shareable, back/forward work),
  * cursor pagination (fast at any number of runs: the server seeks by id, never counts or offsets).
  */
 import type { FormEvent } from 'react';
@@ -18,6 +18,7 @@ export default function Runs() {
   const loc = useLocation();
   const status = loc.search.getAll('status');
   const agentId = loc.search.get('agent_id') ?? '';
+  const deploymentId = loc.search.get('deployment_id') ?? '';
   const range = loc.search.get('range') ?? '';
   const after = loc.search.get('from');
   const before = loc.search.get('to');
@@ -25,6 +26,7 @@ export default function Runs() {
   const list = useCursorList<Run>('/v2/runs', {
     status,
     agent_id: agentId,
+    deployment_id: deploymentId,
     created_after: createdAfter,
     created_before: RANGES[range] ? undefined : toIso(before),
   });
@@ -37,6 +39,7 @@ export default function Runs() {
     const params: Record<string, string | string[]> = {
       status: form.getAll('status').map(String),
       agent_id: String(form.get('agent_id') ?? ''),
+      deployment_id: String(form.get('deployment_id') ?? '').trim(),
       range: String(form.get('range') ?? ''),
     };
     if (params.range === 'custom') {
@@ -46,7 +49,7 @@ export default function Runs() {
     navigate(`/runs${query(params)}`, { replace: true });
   };
 
-  const filtered = status.length > 0 || agentId || range;
+  const filtered = status.length > 0 || agentId || deploymentId || range;
   return (
     <section>
       <PageHeader title="Runs" />
@@ -73,6 +76,10 @@ export default function Runs() {
             ))}
             {agentId && !names.has(agentId) && <option value={agentId}>{agentId}</option>}
           </select>
+        </label>
+        <label>
+          Deployment
+          <input name="deployment_id" defaultValue={deploymentId} placeholder="dep_…" spellCheck={false} />
         </label>
         <label>
           Created
