@@ -291,6 +291,14 @@ export async function metricsBench(): Promise<string> {
           to: iso(end),
         }),
       ],
+      // the dashboard's runs list over the same million runs: first pages, each filter it offers
+      ['runs list, first page', '/v2/runs?limit=20'],
+      ['runs list, status=failed', '/v2/runs?limit=20&status=failed'],
+      ['runs list, one agent', `/v2/runs?limit=20&agent_id=${agents[7].id}`],
+      [
+        'runs list, one agent, a day 3 weeks ago',
+        `/v2/runs?${new URLSearchParams({ limit: '20', agent_id: agents[3].id, created_after: iso(end - 21 * DAY), created_before: iso(end - 20 * DAY) })}`,
+      ],
     ];
     const baseline = await time('/v2/organization');
     const rows: string[][] = [
