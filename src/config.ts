@@ -31,6 +31,8 @@ export interface Config {
   healthPort: number | null;
   /** AIRMY_RUN_LEASE_MS (default 15000): a worker silent this long is declared lost; its runs are recovered */
   runLeaseMs: number;
+  /** AIRMY_DATABASE_POOL_SIZE (default 10): Postgres connections this process's own pool may open */
+  databasePoolSize: number;
   /**
    * Cluster mode, graphile-worker's batching (docs/cluster.md#performance): AIRMY_QUEUE_LOCAL_SIZE
    * (0: off) jobs fetched and locked per query by a worker pool (`localQueue.size`);
@@ -280,6 +282,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     cluster: redisUrl !== null && /^postgres(ql)?:\/\//.test(databaseUrl(env, dataDir)),
     healthPort: env.AIRMY_HEALTH_PORT ? int(env, 'AIRMY_HEALTH_PORT', 0, 0, 65535) : null,
     runLeaseMs: int(env, 'AIRMY_RUN_LEASE_MS', 15_000, 1_000, 600_000),
+    databasePoolSize: int(env, 'AIRMY_DATABASE_POOL_SIZE', 10, 1, 500),
     queueBatching: Object.freeze({
       localSize: int(env, 'AIRMY_QUEUE_LOCAL_SIZE', 0, 0, 1_000),
       completeBatchMs: env.AIRMY_QUEUE_COMPLETE_BATCH_MS

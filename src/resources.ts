@@ -123,7 +123,7 @@ const CANCEL_CHECK_MS = 1_000;
 export async function buildResources(config: Config, overrides: ResourceOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const ids: IdFactory = createIdFactory(() => clock.now());
-  const db: Db = createDb(config.databaseUrl, overrides.db);
+  const db: Db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize, ...overrides.db });
   await db.migrate();
   const counters: Counters = { internalErrors: 0, rateLimited: 0 };
   /** draining / released at shutdown (src/lifecycle.ts, driven by src/server.ts) */

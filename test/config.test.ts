@@ -18,6 +18,8 @@ test('defaults: embedded SQLite in ./.airmy, TLS on 127.0.0.1:8443, demo on outs
     parseConfig({ AIRMY_QUEUE_LOCAL_SIZE: '33', AIRMY_QUEUE_COMPLETE_BATCH_MS: '250' }).queueBatching,
     { localSize: 33, completeBatchMs: 250 },
   );
+  assert.equal(c.databasePoolSize, 10);
+  assert.equal(parseConfig({ AIRMY_DATABASE_POOL_SIZE: '4' }).databasePoolSize, 4);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -52,6 +54,7 @@ test('a bad value stops start-up with one line naming the variable and what is a
     [{ AIRMY_SECRET_KEY: 'c2hvcnQ=' }, /^AIRMY_SECRET_KEY: must be 32 bytes/],
     [{ AIRMY_EGRESS_ALLOW: 'http://x' }, /^AIRMY_EGRESS_ALLOW:/],
     [{ AIRMY_QUEUE_LOCAL_SIZE: '-1' }, /^AIRMY_QUEUE_LOCAL_SIZE: must be a whole number from 0 to 1000/],
+    [{ AIRMY_DATABASE_POOL_SIZE: '0' }, /^AIRMY_DATABASE_POOL_SIZE: must be a whole number from 1 to 500/],
     [{ AIRMY_QUEUE_COMPLETE_BATCH_MS: 'soon' }, /^AIRMY_QUEUE_COMPLETE_BATCH_MS: must be a whole number/],
   ];
   for (const [env, message] of cases) {

@@ -128,6 +128,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ...(redisUrl ? { AIRMY_REDIS_URL: redisUrl } : {}),
     AIRMY_SECRET_KEY: randomBytes(32).toString('hex'),
     AIRMY_SHUTDOWN_GRACE_MS: '10000',
+    // the machine's Postgres (max_connections 100) is shared with the suite running beside this one:
+    // each node's own pool stays small (a worker also opens graphile-worker's pools)
+    AIRMY_DATABASE_POOL_SIZE: '5',
     ...options.env,
   };
   const apis: ChildServer[] = [];
