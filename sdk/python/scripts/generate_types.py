@@ -164,9 +164,29 @@ class Generator:
             if props and props.get("object", {}).get("enum") != ["list"]:
                 self.emit_class(pascal(op["operationId"]) + "Response", schema)
 
+    @staticmethod
+    def merged(schema: Dict[str, Any]) -> Dict[str, Any]:
+        """A schema that is one of several objects (`GET /auth/me`: a user or a principal) as one
+        TypedDict: every variant's fields, required only where every variant requires them."""
+        variants = [v for v in schema.get("anyOf") or schema.get("oneOf") or [] if v.get("properties")]
+        if schema.get("properties") or not variants:
+            return schema
+        properties: Dict[str, Any] = {}
+        for v in variants:
+            for key, prop in v["properties"].items():
+                seen = properties.setdefault(key, prop)
+                if seen is not prop and "enum" in seen and "enum" in prop:  # `object`: "user" | "principal"
+                    properties[key] = dict(seen, enum=seen["enum"] + [e for e in prop["enum"] if e not in seen["enum"]])
+        required = set.intersection(*(set(v.get("required", [])) for v in variants))
+        return {
+            "description": schema.get("description", ""),
+            "properties": properties,
+            "required": [k for k in properties if k in required],
+        }
+
     def run(self) -> str:
         for name, schema in self.doc["components"]["schemas"].items():
-            self.emit_class(name, schema)
+            self.emit_class(name, self.merged(schema))
         for path in sorted(self.doc["paths"]):
             for method, op in sorted(self.doc["paths"][path].items()):
                 if not isinstance(op, dict) or "operationId" not in op:

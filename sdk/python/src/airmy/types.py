@@ -121,10 +121,37 @@ class UserSessionListItem(TypedDict):
     last_seen_at: str
 
 
-class Me(TypedDict, total=False):
+class MeOrganization(TypedDict):
+    id: str
+    name: str
+    plan: str
+
+
+class MeSession(TypedDict):
+    id: str
+    expires_at: str
+    idle_expires_at: str
+    reauthenticated_until: Optional[str]
+
+
+class _MeRequired(TypedDict):
+    object: Literal["user", "principal"]
+    scopes: List[str]
+    organization: MeOrganization
+
+
+class Me(_MeRequired, total=False):
     """A user logged in with a password (`object: "user"`), or an API key / key-minted session (`object: "principal"`)"""
 
-    pass
+    id: str
+    email: str
+    name: str
+    role: Literal["owner", "admin", "developer", "viewer"]
+    """owner, admin, developer or viewer (docs/users.md lists their scopes)"""
+    organization_id: str
+    created_at: str
+    session: MeSession
+    kind: Literal["api_key", "session"]
 
 
 class Reauthentication(TypedDict):
@@ -1536,6 +1563,8 @@ __all__ = [
     "ListUserSessionsParams",
     "LoginParams",
     "Me",
+    "MeOrganization",
+    "MeSession",
     "Metric",
     "MetricSery",
     "MetricSeryPoint",
