@@ -18,6 +18,7 @@ export function followDeployment(
     stream,
     {
       subscribe: (listener, onResync) => deployments.subscribe(id, listener, onResync),
+      ready: () => deployments.ready(id),
       replay: async (after) => {
         const { events, status } = await deployments.eventsAfter(orgId, id, after);
         return { events, done: !follow || isFinalDeploymentStatus(status) };

@@ -990,6 +990,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps) {
       const events = (await store.logsAfter(id, afterSeq)).map(toEvent);
       return { events, status: row.status };
     },
+    /** resolves once this process hears what is published about the deployment from now on (Bus.ready) */
+    ready: (id: string) => bus.ready(deploymentTopic(id)),
     subscribe: (id: string, listener: (e: DeploymentEvent) => void, onResync?: () => void) =>
       bus.subscribe(deploymentTopic(id), (m) => listener(m as DeploymentEvent), onResync),
 

@@ -111,6 +111,11 @@ export function resumeFrom(request: FastifyRequest): number {
 export interface EventSource<E extends SseEvent> {
   /** `onResync`: live events may have been lost (the bus reconnected): re-read from `replay` */
   subscribe(listener: (e: E) => void, onResync?: () => void): () => void;
+  /**
+   * Resolves once the subscription hears everything published from now on (Bus.ready): awaited
+   * before the first replay, so an event is either stored by then or delivered live.
+   */
+  ready?: () => Promise<void>;
   /** stored events after `afterSeq`; `done`: nothing more will follow once they are sent */
   replay(afterSeq: number): Promise<{ events: E[]; done: boolean }>;
   /** an event after which the stream ends */
@@ -251,6 +256,7 @@ export async function followEvents<E extends SseEvent>(
     finish();
   });
   try {
+    await source.ready?.();
     const { events, done } = await source.replay(afterSeq);
     for (const e of events) send(e);
     replaying = false;

@@ -36,6 +36,7 @@ function followPipelineRun(
     stream,
     {
       subscribe: (listener, onResync) => pipelines.subscribe(id, listener, onResync),
+      ready: () => pipelines.ready(id),
       replay: async (after) => {
         const { events, terminal } = await pipelines.eventsAfter(orgId, pipelineId, id, after);
         return { events, done: terminal };

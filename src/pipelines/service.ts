@@ -349,6 +349,8 @@ export function createPipelineService(deps: PipelineServiceDeps) {
         terminal: isPipelineTerminal(row.status) || events.some((e) => isPipelineTerminalEvent(e.type)),
       };
     },
+    /** resolves once this process hears what is published about the pipeline run from now on (Bus.ready) */
+    ready: (id: string) => bus.ready(pipelineRunTopic(id)),
     subscribe: (id: string, listener: (e: PipelineEvent) => void, onResync?: () => void) =>
       bus.subscribe(pipelineRunTopic(id), (m) => listener(m as PipelineEvent), onResync),
   };

@@ -14,6 +14,7 @@ export function followRun(
     stream,
     {
       subscribe: (listener, onResync) => runs.subscribe(runId, listener, onResync),
+      ready: () => runs.ready(runId),
       replay: async (after) => {
         const { events, terminal } = await runs.eventsAfter(orgId, runId, after);
         return { events, done: terminal };

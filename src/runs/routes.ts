@@ -47,7 +47,7 @@ export const runRoutes =
             ? { ...request.body, routing_key: idempotencyKey }
             : request.body;
         const sync = !body.stream && !body.background;
-        const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync });
+        const accepted = await runs.create(principal, body, {}, { claim: true, inline: sync, watch: sync });
         const { row, created } = accepted;
         // a retry after a crash is answered from this run (http/idempotency/hook.ts)
         // (never rejects: a claim left unnamed is still freed by its lease)
@@ -72,7 +72,7 @@ export const runRoutes =
           await bound;
           return reply.code(202).send(created.run);
         }
-        const watcher = runs.terminalWatcher(row.id);
+        const watcher = accepted.watcher ?? runs.terminalWatcher(row.id);
         runs.kick(accepted);
         await bound;
         // at shutdown the wait ends once the workers stopped: the run as it stands (src/lifecycle.ts)

@@ -75,6 +75,16 @@ export interface PreparedRun {
   job?: JobRow | null;
   /** executed inline: nothing stored yet (run-executor.ts) */
   inline?: boolean;
+  /** `create(…, { watch: true })`: the run's terminal event, listened for before its job could run */
+  watcher?: TerminalWatcher;
+}
+
+/** A wait for one run's terminal event (RunService.terminalWatcher). */
+export interface TerminalWatcher {
+  /** the terminal event, or null after `ms` or once `released` aborts (then re-read the run) */
+  wait(ms: number, released?: AbortSignal): Promise<RunEvent | null>;
+  /** stop listening without waiting */
+  cancel(): void;
 }
 
 export interface RunServiceDeps {
@@ -147,7 +157,7 @@ export function createRunService({
   }
 
   /** Resolves with the terminal event, or null after `ms`. Subscribe before the run can finish. */
-  function terminalWatcher(runId: string) {
+  function terminalWatcher(runId: string): TerminalWatcher {
     let resolve!: (e: RunEvent | null) => void;
     const done = new Promise<RunEvent | null>((r) => {
       resolve = r;
@@ -313,14 +323,17 @@ export function createRunService({
      * With `inline` (sync callers) and a worker slot free within INLINE_WAIT_MS, nothing is written
      * here: the executor
      * runs it at once and stores it when it ends or after a few ms (run-executor.ts, inline runs).
+     * With `watch` (sync callers), `accepted.watcher` listens for the run's end, subscribed before
+     * its job can run anywhere (see below).
      */
     async create(
       principal: Principal,
       body: CreateRunInput,
       extra: Partial<RunRow> = {},
-      options: { claim?: boolean; inline?: boolean } = {},
+      options: { claim?: boolean; inline?: boolean; watch?: boolean } = {},
     ) {
       const prepared = await prepare(principal, body, extra);
+      if (options.watch) prepared.watcher = terminalWatcher(prepared.row.id);
       if (options.inline) {
         prepared.job = await queue.reserveWithin({ kind: 'run', ref_id: prepared.row.id }, INLINE_WAIT_MS);
         if (prepared.job) {
@@ -330,8 +343,16 @@ export function createRunService({
         }
       }
       try {
-        await db.kysely.transaction().execute((trx) => insertPrepared(trx, prepared, options.claim));
+        await db.kysely.transaction().execute(async (trx) => {
+          await insertPrepared(trx, prepared, options.claim);
+          // Cluster mode: a worker may take the job the moment this commits and end a fast run
+          // within milliseconds. Had Redis not confirmed the subscription by then, the terminal
+          // event would be lost and the wait would end at its database backstop (a second) instead:
+          // the SUBSCRIBE went out before this transaction began, so its confirmation is usually in.
+          if (prepared.watcher) await bus.ready(runTopic(prepared.row.id));
+        });
       } catch (err) {
+        prepared.watcher?.cancel();
         if (prepared.job) queue.abandon(prepared.job);
         throw err;
       }
@@ -369,6 +390,8 @@ export function createRunService({
       if (isTerminal(row.status))
         throw unprocessable('run_not_cancellable', `This run is already ${row.status}`, 'id');
       const watcher = terminalWatcher(id);
+      // its end must not be published before this process listens (cluster mode: Redis confirms)
+      await bus.ready(runTopic(id));
       // A running run may execute in another process (cluster mode): the signal goes over the bus
       // to whichever executes it (resources.ts subscribes every executor), and is stored for the
       // executor's database check in case the message is lost (Redis pub/sub is at-most-once).
@@ -439,6 +462,8 @@ export function createRunService({
     },
     /** how often followers re-read the database besides the bus (cluster mode; see the deps) */
     backstopMs,
+    /** resolves once this process hears what is published about the run from now on (Bus.ready) */
+    ready: (runId: string) => bus.ready(runTopic(runId)),
     subscribe: (runId: string, listener: (e: RunEvent) => void, onResync?: () => void) =>
       bus.subscribe(runTopic(runId), (m) => listener(m as RunEvent), onResync),
   };

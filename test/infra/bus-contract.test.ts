@@ -65,6 +65,35 @@ export function busContract(name: string, make: () => Promise<{ a: Bus; b: Bus; 
       }
     });
 
+    test('once ready(topic) resolves, a message the other process publishes at once arrives', async () => {
+      // a sync POST /v2/runs: subscribe, await ready, commit the job; a worker elsewhere may end
+      // the run (publish its terminal event) a millisecond later: it must not be lost
+      const { a, b, close } = await make();
+      try {
+        const got: number[] = [];
+        const offs: (() => void)[] = [];
+        for (let i = 0; i < 50; i++) {
+          offs.push(b.subscribe(`ready-${i}`, (m) => got.push(m as number)));
+          await b.ready(`ready-${i}`);
+          a.publish(`ready-${i}`, i);
+        }
+        // a second listener of a topic already followed: ready too
+        b.subscribe('ready-0', (m) => got.push(-(m as number) - 1));
+        await b.ready('ready-0');
+        a.publish('ready-0', 100);
+        await eventually(() => got.length === 52, `52 messages (got ${got.length})`);
+        assert.deepEqual(
+          got.slice(0, 50),
+          Array.from({ length: 50 }, (_, i) => i),
+        );
+        assert.deepEqual(got.slice(50).sort(), [-101, 100].sort());
+        for (const off of offs) off();
+        await b.ready('never-followed'); // nothing to wait for
+      } finally {
+        await close();
+      }
+    });
+
     test('unsubscribing stops delivery to that listener only; twice is harmless', async () => {
       const { a, b, close } = await make();
       try {
@@ -182,6 +211,19 @@ describe('Redis bus', async () => {
       assert.equal(await subscribers(), 0, 'unsubscribed with the last listener');
     } finally {
       await close();
+    }
+  });
+
+  test('Redis down: ready(topic) does not wait for it (the database backstop covers what is lost)', async () => {
+    const own = await startOwnRedis();
+    const { b, close } = await redisPair(own.url, prefix());
+    try {
+      await own.stop();
+      b.subscribe('while-down', () => {});
+      await b.ready('while-down'); // resolves: a hang here fails the test at its timeout
+    } finally {
+      await close();
+      await own.stop();
     }
   });
 

@@ -13,6 +13,14 @@ export interface Bus {
    * The memory bus loses nothing and never calls it.
    */
   subscribe(topic: string, listener: Listener, onResync?: () => void): () => void;
+  /**
+   * Resolves once a message published on `topic` from now on, by any process, reaches this
+   * process's listeners of it (a remote bus: its subscription is confirmed). Await it before
+   * making what publishes there possible — committing the job of a run one waits for — or a message
+   * published meanwhile is lost and the wait falls back on its database backstop. Never rejects;
+   * a remote bus that cannot confirm (disconnected) resolves anyway: the backstop then covers it.
+   */
+  ready(topic: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +44,8 @@ export function createMemoryBus(): Bus {
         if (listeners.size === 0) topics.delete(topic);
       };
     },
+    // delivery is synchronous: a listener hears everything published after it subscribed
+    ready: async () => {},
     async close() {
       topics.clear();
     },

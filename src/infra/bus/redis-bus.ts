@@ -49,6 +49,13 @@ export interface RedisBusOptions {
   onPublishFailure?: (err: unknown) => void;
 }
 
+/**
+ * How long `ready` waits for Redis to confirm a SUBSCRIBE: a Redis that does not answer must not
+ * hold up the caller (a run's accept) for longer; what is published meanwhile may be lost, which
+ * the database backstop covers.
+ */
+const CONFIRM_WAIT_MS = 500;
+
 /** "I could not publish for a while": every other process re-reads (calls its onResync callbacks). */
 const RESYNC_TOPIC = 'bus:resync';
 
@@ -67,13 +74,14 @@ export function createRedisBus({
   const origin = randomUUID();
   const topics = new Map<string, Set<Listener>>();
   const resyncs = new Set<() => void>();
+  /** a followed topic's last SUBSCRIBE, settled once Redis confirmed it (or gave up): see `ready` */
+  const confirmed = new Map<string, Promise<void>>();
   let closed = false;
   let connectedBefore = false;
   let publishLost = false;
   const resync = () => {
     for (const fn of [...resyncs]) fn();
   };
-  const channels = () => [prefix + RESYNC_TOPIC, ...[...topics.keys()].map((t) => prefix + t)];
 
   const deliver = (topic: string, message: unknown) => {
     const listeners = topics.get(topic);
@@ -82,6 +90,19 @@ export function createRedisBus({
   };
   // a failed (un)subscribe is repaired by the next `ready`, which subscribes every followed topic
   const ignore = () => {};
+  /** SUBSCRIBEs `topics`; `ready(topic)` then waits for Redis's confirmation (bounded) */
+  const subscribeTo = (names: string[]) => {
+    const sent = subscriber.subscribe(...names.map((t) => prefix + t)).then(ignore, ignore);
+    const confirmation = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CONFIRM_WAIT_MS);
+      timer.unref();
+      void sent.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    for (const t of names) confirmed.set(t, confirmation);
+  };
 
   subscriber.on('message', (channel: string, raw: string) => {
     if (!channel.startsWith(prefix)) return;
@@ -100,7 +121,7 @@ export function createRedisBus({
   // after a reconnect tell followers that messages may have been lost meanwhile
   const onSubscriberReady = () => {
     if (closed) return;
-    subscriber.subscribe(...channels()).catch(ignore);
+    subscribeTo([RESYNC_TOPIC, ...topics.keys()]);
     if (connectedBefore) resync();
     connectedBefore = true;
   };
@@ -129,7 +150,7 @@ export function createRedisBus({
       if (!listeners) {
         listeners = new Set();
         topics.set(topic, listeners);
-        if (subscriber.status === 'ready') subscriber.subscribe(prefix + topic).catch(ignore);
+        if (subscriber.status === 'ready') subscribeTo([topic]);
       }
       listeners.add(listener);
       if (onResync) resyncs.add(onResync);
@@ -141,12 +162,20 @@ export function createRedisBus({
         if (onResync) resyncs.delete(onResync);
         if (listeners.size === 0 && topics.get(topic) === listeners) {
           topics.delete(topic);
+          confirmed.delete(topic);
           if (subscriber.status === 'ready' && !closed) subscriber.unsubscribe(prefix + topic).catch(ignore);
         }
       };
     },
+    ready(topic) {
+      // not connected: nothing to confirm (the reconnect subscribes it and calls every onResync)
+      const confirmation = confirmed.get(topic);
+      if (!confirmation || closed || subscriber.status !== 'ready') return Promise.resolve();
+      return confirmation;
+    },
     async close() {
       closed = true;
+      confirmed.clear();
       topics.clear();
       resyncs.clear();
     },
