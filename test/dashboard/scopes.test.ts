@@ -1,7 +1,7 @@
 /**
  * The dashboard's key form offers the scopes as a list of its own (the browser bundle does not
- * import server code): it must be the server's list, in the same order, or a new scope could not
- * be granted from the dashboard.
+ * import server code): it must hold every scope of the server's, once, or a new scope could not be
+ * granted from the dashboard.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
