@@ -155,7 +155,8 @@ function shutdown(db: DbName) {
           const r = JSON.parse((await next.request('GET', `/v2/runs/${id}`, { key: t.key })).body);
           return TERMINAL.includes(r.status) ? r : undefined;
         },
-        20_000,
+        // a long run that was queued (it got no slot before the SIGTERM) takes its 30 s here
+        60_000,
         () => `run ${id} did not end after the restart`,
       );
     }
